@@ -261,7 +261,8 @@ export const ComposeServiceFacts = z.object({
 });
 export type ComposeServiceFacts = z.infer<typeof ComposeServiceFacts>;
 
-export const SERVICE_SOURCES = ['dockerfile', 'compose', 'procfile'] as const;
+/** manifest = no Dockerfile, compose build or Procfile: a root language manifest only. */
+export const SERVICE_SOURCES = ['dockerfile', 'compose', 'procfile', 'manifest'] as const;
 
 export const ServiceFacts = z.object({
   /** Unique within the repository; from metadata, compose service name or directory. */

@@ -1,0 +1,54 @@
+/**
+ * From what a user typed (a URL, or a local path from the CLI) to RepoFacts: validate, fetch into a
+ * per-job workspace, analyse, and always remove the workspace.
+ */
+import { refused, done, type Outcome } from '../outcome.js';
+import { DEFAULT_ALLOWED_HOSTS, validateRepoUrl } from '../request/validate-repo-url.js';
+import { fetchRepository, type FetchOptions } from './clone.js';
+import { analyzeRepo } from './index.js';
+import type { RepoFacts } from './schema.js';
+import { withWorkspace } from './workspace.js';
+
+export interface AnalyzeSourceOptions {
+  ref?: string;
+  paths?: string[];
+  allowedHosts?: string[];
+  /** Local paths are accepted only from the CLI. */
+  allowLocalPath: boolean;
+  /** Passed through to the clone (timeouts, size limits, CA, protocols for tests). */
+  fetch?: Omit<FetchOptions, 'workspace' | 'ref'>;
+  workspaceDir?: string;
+}
+
+export async function analyzeSource(input: string, options: AnalyzeSourceOptions): Promise<Outcome<RepoFacts>> {
+  const target = validateRepoUrl(input, {
+    allowedHosts: options.allowedHosts ?? [...DEFAULT_ALLOWED_HOSTS],
+    allowLocalPath: options.allowLocalPath,
+  });
+  if (target.kind === 'rejected') {
+    return refused('repo-url-rejected', `git_repo ${JSON.stringify(input)} was not accepted: ${target.reason}`);
+  }
+  const source = target.kind === 'url' ? { kind: 'url' as const, url: target.url } : { kind: 'path' as const, path: target.path };
+  const protocols: NonNullable<FetchOptions['allowedProtocols']> =
+    options.fetch?.allowedProtocols ?? (target.kind === 'path' ? ['https', 'file'] : ['https']);
+
+  return withWorkspace(
+    async (workspace) => {
+      const fetched = await fetchRepository(source, {
+        ...options.fetch,
+        allowedProtocols: protocols,
+        workspace,
+        ...(options.ref === undefined ? {} : { ref: options.ref }),
+      });
+      if (fetched.kind !== 'done') return fetched;
+      const facts = analyzeRepo(fetched.value.dir, {
+        source: input,
+        ...(fetched.value.ref === undefined ? {} : { ref: fetched.value.ref }),
+        ...(fetched.value.commit === undefined ? {} : { commit: fetched.value.commit }),
+        ...(options.paths === undefined ? {} : { paths: options.paths }),
+      });
+      return done(facts);
+    },
+    options.workspaceDir === undefined ? {} : { baseDir: options.workspaceDir },
+  );
+}

@@ -1,0 +1,153 @@
+/**
+ * repo/ — reads a checked-out repository into RepoFacts. Owns fetching (clone, workspace), the
+ * file walk and every detector. Never executes repository content, never talks to GitHub's API,
+ * and knows nothing about sizing: it reports what is there, with notes for what it skipped.
+ */
+import { readComposeFiles } from './compose.js';
+import { findDependencies } from './dependencies.js';
+import { parseDockerfile } from './dockerfile.js';
+import { findEndpoints } from './endpoints.js';
+import { findServices, type ServiceLocation } from './find-services.js';
+import { deploymentsFromCompose, matchDeployments, readDeployments } from './manifests.js';
+import { RepoFacts, type Note, type ServiceFacts } from './schema.js';
+import { detectStack } from './stacks/registry.js';
+import { DEFAULT_TREE_LIMITS, normalise, walkTree, type RepoFile, type TreeLimits } from './tree.js';
+
+export { fetchRepository } from './clone.js';
+export type { FetchOptions, FetchedRepo, RepoSource } from './clone.js';
+export { createWorkspace, withWorkspace } from './workspace.js';
+export type { Workspace } from './workspace.js';
+export * from './schema.js';
+
+export interface AnalyzeOptions {
+  /** What to call the source in RepoFacts: the URL or the path as the user gave it. */
+  source: string;
+  ref?: string;
+  commit?: string;
+  /** Name for a service at the repository root (defaults to the last segment of `source`). */
+  repoName?: string;
+  /** Only keep services under these repository-relative paths. */
+  paths?: string[];
+  limits?: TreeLimits;
+}
+
+/** Analyses the checked-out tree at `root`. Pure over the file system: no network, no execution. */
+export function analyzeRepo(root: string, options: AnalyzeOptions): RepoFacts {
+  const tree = walkTree(root, options.limits ?? DEFAULT_TREE_LIMITS);
+  const notes: Note[] = [];
+  const compose = readComposeFiles(tree);
+  notes.push(...compose.notes);
+  const found = findServices(tree, compose.services, options.repoName ?? repoNameFrom(options.source));
+  notes.push(...found.notes);
+
+  const locations = selectPaths(found.locations, options.paths);
+  const filesByService = assignFiles(tree.files, locations);
+  const services: ServiceFacts[] = locations.map((location) =>
+    analyzeService(location, filesByService.get(location.path) ?? [], compose.services, tree, notes),
+  );
+
+  const manifests = readDeployments(tree);
+  const existing = [...manifests.deployments, ...deploymentsFromCompose(compose.services)];
+  const matched = matchDeployments(
+    existing,
+    services.map((s) => ({
+      name: s.name,
+      path: s.path,
+      images: s.compose?.image === undefined ? [] : [s.compose.image],
+    })),
+  );
+  notes.push(...manifests.notes, ...matched.notes);
+
+  return RepoFacts.parse({
+    schemaVersion: 1,
+    source: options.source,
+    ref: options.ref,
+    commit: options.commit,
+    stats: { files: tree.files.length, bytes: tree.bytes, skippedFiles: tree.skipped },
+    services,
+    deployments: matched.deployments,
+    // Tree notes last: detectors add to them as they read.
+    notes: [...notes, ...tree.notes],
+  });
+}
+
+function analyzeService(
+  location: ServiceLocation,
+  files: RepoFile[],
+  composeAll: Parameters<typeof findDependencies>[0]['composeAll'],
+  tree: ReturnType<typeof walkTree>,
+  notes: Note[],
+): ServiceFacts {
+  let dockerfile: ServiceFacts['dockerfile'];
+  if (location.dockerfilePath !== undefined) {
+    const text = tree.read(location.dockerfilePath);
+    if (text === undefined) {
+      notes.push({
+        code: 'dockerfile-unreadable',
+        path: location.dockerfilePath,
+        message: 'Dockerfile could not be read (binary or too large); the service is analysed without it.',
+      });
+    } else {
+      const parsed = parseDockerfile(text, location.dockerfilePath);
+      dockerfile = parsed.facts;
+      notes.push(...parsed.notes);
+    }
+  }
+  const stack = detectStack(tree, location.path, files);
+  if (stack.runtime === undefined && dockerfile?.runtime !== undefined) stack.runtime = dockerfile.runtime;
+  const endpoints = findEndpoints(
+    tree,
+    location.path,
+    stack.frameworks.map((f) => f.name),
+    files,
+  ).endpoints;
+  const dependencies = findDependencies({ tree, dir: location.path, files, compose: location.compose, composeAll });
+  return {
+    name: location.name,
+    path: location.path,
+    source: location.source,
+    dockerfile,
+    compose: location.compose,
+    procfile: location.procfile,
+    stack,
+    endpoints,
+    dependencies,
+  };
+}
+
+function selectPaths(locations: ServiceLocation[], paths: string[] | undefined): ServiceLocation[] {
+  if (paths === undefined || paths.length === 0) return locations;
+  const wanted = paths.map((p) => normalise(p) || '.');
+  return locations.filter((l) => wanted.some((w) => w === '.' || l.path === w || l.path.startsWith(`${w}/`)));
+}
+
+/**
+ * Gives each file to the deepest service directory that contains it, so a root service in a
+ * monorepo does not claim its sub-services' manifests. One pass over the files.
+ */
+export function assignFiles(files: RepoFile[], locations: ServiceLocation[]): Map<string, RepoFile[]> {
+  const byDir = new Map<string, RepoFile[]>(locations.map((l) => [l.path, []]));
+  const hasRoot = byDir.has('.');
+  for (const file of files) {
+    let dir = file.path;
+    for (;;) {
+      const slash = dir.lastIndexOf('/');
+      if (slash < 0) {
+        if (hasRoot) byDir.get('.')!.push(file);
+        break;
+      }
+      dir = dir.slice(0, slash);
+      const bucket = byDir.get(dir);
+      if (bucket) {
+        bucket.push(file);
+        break;
+      }
+    }
+  }
+  return byDir;
+}
+
+function repoNameFrom(source: string): string {
+  const last = source.replace(/\/+$/, '').replace(/\.git$/, '').split(/[/\\]/).pop();
+  return last === undefined || last === '' || last === '.' ? 'app' : last;
+}
