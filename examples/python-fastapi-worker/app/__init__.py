@@ -1,0 +1,1 @@
+"""report-exporter: FastAPI API and Celery worker sharing one codebase."""

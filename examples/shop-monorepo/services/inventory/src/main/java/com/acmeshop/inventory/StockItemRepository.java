@@ -1,0 +1,6 @@
+package com.acmeshop.inventory;
+
+import org.springframework.data.jpa.repository.JpaRepository;
+
+public interface StockItemRepository extends JpaRepository<StockItem, String> {
+}
