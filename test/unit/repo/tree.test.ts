@@ -24,7 +24,7 @@ describe('repo/tree', () => {
   });
 
   it('normalises CRLF when reading', () => {
-    const root = tempRepo({ 'Dockerfile': 'FROM node:20\r\nEXPOSE 3000\r\n' });
+    const root = tempRepo({ Dockerfile: 'FROM node:20\r\nEXPOSE 3000\r\n' });
 
     const text = walkTree(root).read('Dockerfile');
 
@@ -32,7 +32,10 @@ describe('repo/tree', () => {
   });
 
   it('refuses binary and oversized files once each, with a note', () => {
-    const root = tempRepo({ 'logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]), 'big.json': 'x'.repeat(2048) });
+    const root = tempRepo({
+      'logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]),
+      'big.json': 'x'.repeat(2048),
+    });
     const tree = walkTree(root, { maxReadBytes: 1024, maxFiles: 100 });
 
     const binary = [tree.read('logo.png'), tree.read('logo.png')];
@@ -68,7 +71,9 @@ describe('repo/tree', () => {
   });
 
   it('stops at the file limit with a note', () => {
-    const root = tempRepo(Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}.txt`, 'x'])));
+    const root = tempRepo(
+      Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}.txt`, 'x'])),
+    );
 
     const tree = walkTree(root, { maxReadBytes: 1024, maxFiles: 10 });
 
