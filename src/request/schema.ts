@@ -97,9 +97,9 @@ export const AppProfile = z
     consistency: z.enum(CONSISTENCY).optional(),
     /** Canonical data-store names: postgres, mysql, mongodb, redis, kafka, rabbitmq, elasticsearch, … */
     dataStores: z.array(z.string()).optional(),
-    /** Canonical language names: go, java, node, python, … */
+    /** Canonical language names as RepoFacts uses them: go, java, javascript, typescript, python, csharp, … */
     languages: z.array(z.string()).optional(),
-    /** Canonical framework names: gin, spring-boot, react, … */
+    /** Canonical framework names as the stack detectors use them: gin, spring-boot, nextjs, react, … */
     frameworks: z.array(z.string()).optional(),
     batch: z.boolean().optional(),
     spiky: z.boolean().optional(),
