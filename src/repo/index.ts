@@ -7,11 +7,17 @@ import { readComposeFiles } from './compose.js';
 import { findDependencies } from './dependencies.js';
 import { parseDockerfile } from './dockerfile.js';
 import { findEndpoints } from './endpoints.js';
-import { findServices, type ServiceLocation } from './find-services.js';
+import { dnsLabel, findServices, type ServiceLocation } from './find-services.js';
 import { deploymentsFromCompose, matchDeployments, readDeployments } from './manifests.js';
 import { RepoFacts, type Note, type ServiceFacts } from './schema.js';
 import { detectStack } from './stacks/registry.js';
-import { DEFAULT_TREE_LIMITS, normalise, walkTree, type RepoFile, type TreeLimits } from './tree.js';
+import {
+  DEFAULT_TREE_LIMITS,
+  normalise,
+  walkTree,
+  type RepoFile,
+  type TreeLimits,
+} from './tree.js';
 
 export { fetchRepository } from './clone.js';
 export type { FetchOptions, FetchedRepo, RepoSource } from './clone.js';
@@ -37,23 +43,37 @@ export function analyzeRepo(root: string, options: AnalyzeOptions): RepoFacts {
   const notes: Note[] = [];
   const compose = readComposeFiles(tree);
   notes.push(...compose.notes);
-  const found = findServices(tree, compose.services, options.repoName ?? repoNameFrom(options.source));
+  const found = findServices(
+    tree,
+    compose.services,
+    options.repoName ?? repoNameFrom(options.source),
+  );
   notes.push(...found.notes);
 
   const locations = selectPaths(found.locations, options.paths);
   const filesByService = assignFiles(tree.files, locations);
-  const services: ServiceFacts[] = locations.map((location) =>
-    analyzeService(location, filesByService.get(location.path) ?? [], compose.services, tree, notes),
+  const services = nameFromMetadata(
+    locations.map((location) =>
+      analyzeService(
+        location,
+        filesByService.get(location.path) ?? [],
+        compose.services,
+        tree,
+        notes,
+      ),
+    ),
   );
 
   const manifests = readDeployments(tree);
   const existing = [...manifests.deployments, ...deploymentsFromCompose(compose.services)];
   const matched = matchDeployments(
     existing,
-    services.map((s) => ({
+    services.map((s, i) => ({
       name: s.name,
       path: s.path,
       images: s.compose?.image === undefined ? [] : [s.compose.image],
+      // The name found before a metadata header renamed it, and the compose service name.
+      aliases: [locations[i]!.name, ...(s.compose === undefined ? [] : [s.compose.service])],
     })),
   );
   notes.push(...manifests.notes, ...matched.notes);
@@ -81,11 +101,18 @@ function analyzeService(
   let dockerfile: ServiceFacts['dockerfile'];
   if (location.dockerfilePath !== undefined) {
     const text = tree.read(location.dockerfilePath);
-    if (text === undefined) {
+    if (text !== undefined && text.length > MAX_DOCKERFILE_CHARS) {
+      notes.push({
+        code: 'file-too-large',
+        path: location.dockerfilePath,
+        message: `Dockerfile skipped: ${text.length} characters is over the ${MAX_DOCKERFILE_CHARS}-character limit for Dockerfiles.`,
+      });
+    } else if (text === undefined) {
       notes.push({
         code: 'dockerfile-unreadable',
         path: location.dockerfilePath,
-        message: 'Dockerfile could not be read (binary or too large); the service is analysed without it.',
+        message:
+          'Dockerfile could not be read (binary or too large); the service is analysed without it.',
       });
     } else {
       const parsed = parseDockerfile(text, location.dockerfilePath);
@@ -94,14 +121,21 @@ function analyzeService(
     }
   }
   const stack = detectStack(tree, location.path, files);
-  if (stack.runtime === undefined && dockerfile?.runtime !== undefined) stack.runtime = dockerfile.runtime;
+  if (stack.runtime === undefined && dockerfile?.runtime !== undefined)
+    stack.runtime = dockerfile.runtime;
   const endpoints = findEndpoints(
     tree,
     location.path,
     stack.frameworks.map((f) => f.name),
     files,
   ).endpoints;
-  const dependencies = findDependencies({ tree, dir: location.path, files, compose: location.compose, composeAll });
+  const dependencies = findDependencies({
+    tree,
+    dir: location.path,
+    files,
+    compose: location.compose,
+    composeAll,
+  });
   return {
     name: location.name,
     path: location.path,
@@ -115,17 +149,42 @@ function analyzeService(
   };
 }
 
+/** Real Dockerfiles are a few KiB; parsing cost grows steeply, so a hostile one must not stall a job. */
+const MAX_DOCKERFILE_CHARS = 128 * 1024;
+
+/**
+ * The Dockerfile's metadata header names the service when it says so, unless another service
+ * already has that name (then the found name stays, so names remain unique).
+ */
+function nameFromMetadata(services: ServiceFacts[]): ServiceFacts[] {
+  const taken = new Set(services.map((s) => s.name));
+  return services.map((service) => {
+    const wanted = service.dockerfile?.metadata?.name;
+    if (wanted === undefined) return service;
+    const label = dnsLabel(wanted);
+    if (label === service.name || taken.has(label)) return service;
+    taken.delete(service.name);
+    taken.add(label);
+    return { ...service, name: label };
+  });
+}
+
 function selectPaths(locations: ServiceLocation[], paths: string[] | undefined): ServiceLocation[] {
   if (paths === undefined || paths.length === 0) return locations;
   const wanted = paths.map((p) => normalise(p) || '.');
-  return locations.filter((l) => wanted.some((w) => w === '.' || l.path === w || l.path.startsWith(`${w}/`)));
+  return locations.filter((l) =>
+    wanted.some((w) => w === '.' || l.path === w || l.path.startsWith(`${w}/`)),
+  );
 }
 
 /**
  * Gives each file to the deepest service directory that contains it, so a root service in a
  * monorepo does not claim its sub-services' manifests. One pass over the files.
  */
-export function assignFiles(files: RepoFile[], locations: ServiceLocation[]): Map<string, RepoFile[]> {
+export function assignFiles(
+  files: RepoFile[],
+  locations: ServiceLocation[],
+): Map<string, RepoFile[]> {
   const byDir = new Map<string, RepoFile[]>(locations.map((l) => [l.path, []]));
   const hasRoot = byDir.has('.');
   for (const file of files) {
@@ -148,6 +207,10 @@ export function assignFiles(files: RepoFile[], locations: ServiceLocation[]): Ma
 }
 
 function repoNameFrom(source: string): string {
-  const last = source.replace(/\/+$/, '').replace(/\.git$/, '').split(/[/\\]/).pop();
+  const last = source
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .split(/[/\\]/)
+    .pop();
   return last === undefined || last === '' || last === '.' ? 'app' : last;
 }

@@ -28,6 +28,16 @@ export interface DeploymentsResult {
 export interface DeploymentTarget extends Pick<ServiceFacts, 'name' | 'path'> {
   /** Images the service is published as (compose `image:`, CI tags), with or without a tag. */
   images?: string[];
+  /** Other names the service goes by (its compose service name, its directory name). */
+  aliases?: string[];
+}
+
+/** Whether the service is called `name` (already lower-cased) by its own name or an alias. */
+function knownAs(service: DeploymentTarget, name: string): boolean {
+  return (
+    service.name.toLowerCase() === name ||
+    (service.aliases ?? []).some((a) => a.toLowerCase() === name)
+  );
 }
 
 type Obj = Record<string, unknown>;
@@ -1233,7 +1243,7 @@ function matchByImage(
     const short = posix.basename(repository);
     const candidates = services.filter(
       (s) =>
-        s.name.toLowerCase() === short ||
+        knownAs(s, short) ||
         (s.images ?? []).some((known) => imageRepository(known) === repository),
     );
     const chosen = pick(candidates, deployment.file);
@@ -1249,7 +1259,7 @@ function matchByContainerName(
   for (const container of deployment.containers) {
     const name = container.name.toLowerCase();
     const chosen = pick(
-      services.filter((s) => s.name.toLowerCase() === name),
+      services.filter((s) => knownAs(s, name)),
       deployment.file,
     );
     if (chosen) return { service: chosen.name, by: 'container-name' };
@@ -1267,7 +1277,7 @@ function matchByName(
   );
   for (const candidate of [name, ...stripped]) {
     const chosen = pick(
-      services.filter((s) => s.name.toLowerCase() === candidate),
+      services.filter((s) => knownAs(s, candidate)),
       deployment.file,
     );
     if (chosen) return { service: chosen.name, by: 'name' };
@@ -1280,10 +1290,12 @@ function matchByPath(
   services: DeploymentTarget[],
 ): Match | undefined {
   const segments = normalise(deployment.file).toLowerCase().split('/').slice(0, -1);
-  const conventional = services.filter((s) => {
-    const name = s.name.toLowerCase();
-    return segments.some((seg, i) => DEPLOY_DIRS.has(seg) && segments[i + 1] === name);
-  });
+  const conventional = services.filter((s) =>
+    segments.some(
+      (seg, i) =>
+        DEPLOY_DIRS.has(seg) && segments[i + 1] !== undefined && knownAs(s, segments[i + 1]!),
+    ),
+  );
   const chosen = pick(conventional, deployment.file) ?? innermostService(services, deployment.file);
   return chosen ? { service: chosen.name, by: 'path' } : undefined;
 }

@@ -957,6 +957,22 @@ resources:
       expect(result.deployments[0]).toMatchObject({ service, matchedBy });
     });
 
+    it.each([
+      ['object name', { name: 'api' }, 'name'],
+      ['container name', { containers: [{ name: 'api' }] }, 'container-name'],
+      ['image', { containers: [{ name: 'x', image: 'ghcr.io/acme/api:1' }] }, 'image'],
+      ['deploy/<alias>/', { file: 'deploy/api/deployment.yaml' }, 'path'],
+    ])('matches a service by its alias through the %s', (_rule, overrides, matchedBy) => {
+      const renamed: DeploymentTarget[] = [
+        { name: 'link-shortener', path: '.', aliases: ['api'] },
+        { name: 'web', path: 'apps/web' },
+      ];
+
+      const result = matchDeployments([make(overrides)], renamed);
+
+      expect(result.deployments[0]).toMatchObject({ service: 'link-shortener', matchedBy });
+    });
+
     it('prefers image over container name, container name over object name, object name over path', () => {
       const deployments = [
         make({
