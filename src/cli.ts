@@ -13,7 +13,8 @@ function list(value: string, previous: string[] = []): string[] {
     .split(',')
     .map((v) => v.trim())
     .filter((v) => v !== '');
-  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list, got an empty value');
+  if (items.length === 0)
+    throw new InvalidArgumentError('expected a comma-separated list, got an empty value');
   return [...previous, ...items];
 }
 
@@ -21,7 +22,8 @@ function list(value: string, previous: string[] = []): string[] {
 function report<T>(outcome: Outcome<T>): number {
   if (outcome.kind === 'done') return 0;
   process.stderr.write(`error [${outcome.code}]: ${outcome.userMessage}\n`);
-  if (outcome.kind === 'refused' && outcome.example !== undefined) process.stderr.write(`\n${outcome.example}\n`);
+  if (outcome.kind === 'refused' && outcome.example !== undefined)
+    process.stderr.write(`\n${outcome.example}\n`);
   process.stderr.write(`see ${docsAnchor(outcome.code)}\n`);
   return outcome.kind === 'refused' ? 2 : 1;
 }
@@ -33,32 +35,58 @@ const program = new Command()
 
 program
   .command('analyze')
-  .description('Read a repository (https URL or local path) and print what it holds: services, stacks, hints, manifests.')
+  .description(
+    'Read a repository (https URL or local path) and print what it holds: services, stacks, hints, manifests.',
+  )
   .argument('<repo>', 'https URL of a git repository, or a local path')
   .option('--json', 'print RepoFacts as JSON instead of tables')
   .option('--ref <ref>', 'branch, tag or commit to read (default branch when absent)')
   .option('--paths <paths>', 'only these service paths, comma-separated', list)
-  .option('--allowed-host <host>', 'also accept git URLs on this host (repeatable; default github.com)', list)
-  .action(async (repo: string, opts: { json?: boolean; ref?: string; paths?: string[]; allowedHost?: string[] }) => {
-    const outcome = await analyzeSource(repo, {
-      allowLocalPath: true,
-      ...(opts.ref === undefined ? {} : { ref: opts.ref }),
-      ...(opts.paths === undefined ? {} : { paths: opts.paths }),
-      ...(opts.allowedHost === undefined ? {} : { allowedHosts: ['github.com', ...opts.allowedHost] }),
-    });
-    if (outcome.kind === 'done') {
-      process.stdout.write(opts.json ? `${JSON.stringify(outcome.value, null, 2)}\n` : formatRepoFacts(outcome.value));
-    }
-    process.exitCode = report(outcome);
-  });
+  .option(
+    '--allowed-host <host>',
+    'also accept git URLs on this host (repeatable; default github.com)',
+    list,
+  )
+  .action(
+    async (
+      repo: string,
+      opts: { json?: boolean; ref?: string; paths?: string[]; allowedHost?: string[] },
+    ) => {
+      const outcome = await analyzeSource(repo, {
+        allowLocalPath: true,
+        ...(opts.ref === undefined ? {} : { ref: opts.ref }),
+        ...(opts.paths === undefined ? {} : { paths: opts.paths }),
+        ...(opts.allowedHost === undefined
+          ? {}
+          : { allowedHosts: ['github.com', ...opts.allowedHost] }),
+      });
+      if (outcome.kind === 'done') {
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(outcome.value, null, 2)}\n`
+            : formatRepoFacts(outcome.value),
+        );
+      }
+      process.exitCode = report(outcome);
+    },
+  );
 
-const bench = program.command('bench').description('Run a benchmark and append its figures to bench/RESULTS.md.');
+const bench = program
+  .command('bench')
+  .description('Run a benchmark and append its figures to bench/RESULTS.md.');
 bench
   .command('analyze')
-  .description('Analysis speed and memory on a generated 20,000-file monorepo and the examples, against git clone.')
+  .description(
+    'Analysis speed and memory on a generated 20,000-file monorepo and the examples, against git clone.',
+  )
   .option('--files <n>', 'files in the generated monorepo', (v) => Number.parseInt(v, 10), 20_000)
   .option('--services <n>', 'services in the generated monorepo', (v) => Number.parseInt(v, 10), 50)
-  .option('--runs <n>', 'repetitions per measurement (median reported)', (v) => Number.parseInt(v, 10), 5)
+  .option(
+    '--runs <n>',
+    'repetitions per measurement (median reported)',
+    (v) => Number.parseInt(v, 10),
+    5,
+  )
   .option('--no-record', 'do not append to bench/RESULTS.md')
   .action(async (opts: { files: number; services: number; runs: number; record: boolean }) => {
     await runAnalyzeBench(opts);

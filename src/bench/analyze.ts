@@ -27,13 +27,19 @@ interface ChildResult {
 }
 
 function runChild(target: string): ChildResult {
-  const out = execFileSync(process.execPath, [CHILD, target], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  const out = execFileSync(process.execPath, [CHILD, target], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 2 ** 20,
+  });
   return JSON.parse(out) as ChildResult;
 }
 
 function timed(command: string, args: string[]): number {
   const started = performance.now();
-  const result = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const result = spawnSync(command, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   const ms = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
   return ms;
@@ -66,7 +72,9 @@ export async function runAnalyzeBench(options: {
   record: boolean;
 }): Promise<void> {
   const base = join(tmpdir(), 'ai-provision-bench');
-  process.stderr.write(`generating a ${options.files}-file monorepo with ${options.services} services under ${base} …\n`);
+  process.stderr.write(
+    `generating a ${options.files}-file monorepo with ${options.services} services under ${base} …\n`,
+  );
   const repo = generateMonorepo(base, options.files, options.services);
 
   const rows: Row[] = [];
@@ -83,13 +91,27 @@ export async function runAnalyzeBench(options: {
   for (let i = 0; i < options.runs; i++) {
     const dest = mkdtempSync(join(tmpdir(), 'aip-bench-clone-'));
     try {
-      cloneMs.push(timed('git', ['clone', '-q', '--depth', '1', '--no-tags', `file://${repo.bare}`, join(dest, 'r')]));
+      cloneMs.push(
+        timed('git', [
+          'clone',
+          '-q',
+          '--depth',
+          '1',
+          '--no-tags',
+          `file://${repo.bare}`,
+          join(dest, 'r'),
+        ]),
+      );
     } finally {
       rmSync(dest, { recursive: true, force: true });
     }
     analyzeUrlMs.push(timed(process.execPath, [CLI, 'analyze', repo.bare, '--json']));
   }
-  const viaClone = measure('generated monorepo (clone + analysis, in-process)', repo.bare, options.runs);
+  const viaClone = measure(
+    'generated monorepo (clone + analysis, in-process)',
+    repo.bare,
+    options.runs,
+  );
   rows.push(viaClone);
 
   const table = formatTable(
@@ -104,7 +126,15 @@ export async function runAnalyzeBench(options: {
         Math.max(...r.ms).toFixed(0),
         Math.max(...r.rss).toFixed(0),
       ]),
-      ['git clone --depth 1 (plain)', String(repo.files), '-', median(cloneMs).toFixed(0), Math.min(...cloneMs).toFixed(0), Math.max(...cloneMs).toFixed(0), '-'],
+      [
+        'git clone --depth 1 (plain)',
+        String(repo.files),
+        '-',
+        median(cloneMs).toFixed(0),
+        Math.min(...cloneMs).toFixed(0),
+        Math.max(...cloneMs).toFixed(0),
+        '-',
+      ],
       [
         'ai-provision analyze <bare repo> (CLI process)',
         String(repo.files),
@@ -116,7 +146,9 @@ export async function runAnalyzeBench(options: {
       ],
     ],
   );
-  const examplesMax = Math.max(...rows.filter((r) => r.subject.startsWith('examples/')).map((r) => median(r.ms)));
+  const examplesMax = Math.max(
+    ...rows.filter((r) => r.subject.startsWith('examples/')).map((r) => median(r.ms)),
+  );
   publish(
     {
       name: 'bench:analyze',

@@ -20,7 +20,12 @@ const STACKS: StackTemplate[] = [
     ext: 'js',
     files: (name, port) => ({
       'package.json': JSON.stringify(
-        { name, version: '1.0.0', engines: { node: '>=20' }, dependencies: { express: '^4.19.2', pg: '^8.11.0' } },
+        {
+          name,
+          version: '1.0.0',
+          engines: { node: '>=20' },
+          dependencies: { express: '^4.19.2', pg: '^8.11.0' },
+        },
         null,
         2,
       ),
@@ -29,7 +34,9 @@ const STACKS: StackTemplate[] = [
       'src/server.js': `const express = require('express');\nconst app = express();\napp.get('/healthz', (req, res) => res.send('ok'));\napp.get('/api/${name}', list);\napp.post('/api/${name}', create);\napp.get('/api/${name}/:id', show);\napp.delete('/api/${name}/:id', remove);\napp.listen(${port});\n`,
     }),
     filler: (name, i) =>
-      `// ${name} module ${i}\nexport function handler${i}(input) {\n  const items = input.items ?? [];\n  return items.map((x) => ({ ...x, index: ${i} })).filter(Boolean);\n}\n`.repeat(6),
+      `// ${name} module ${i}\nexport function handler${i}(input) {\n  const items = input.items ?? [];\n  return items.map((x) => ({ ...x, index: ${i} })).filter(Boolean);\n}\n`.repeat(
+        6,
+      ),
   },
   {
     id: 'python-fastapi',
@@ -40,7 +47,9 @@ const STACKS: StackTemplate[] = [
       'app/main.py': `from fastapi import FastAPI, APIRouter\n\napp = FastAPI()\nrouter = APIRouter(prefix="/api/${name}")\n\n@app.get("/healthz")\ndef health():\n    return "ok"\n\n@router.get("/")\ndef list_items():\n    return []\n\n@router.post("/")\ndef create_item():\n    return {}\n\n@router.get("/{item_id}")\ndef get_item(item_id: int):\n    return {}\n\napp.include_router(router)\n`,
     }),
     filler: (name, i) =>
-      `# ${name} module ${i}\ndef handler_${i}(items):\n    result = []\n    for item in items:\n        result.append({"index": ${i}, **item})\n    return result\n\n`.repeat(6),
+      `# ${name} module ${i}\ndef handler_${i}(items):\n    result = []\n    for item in items:\n        result.append({"index": ${i}, **item})\n    return result\n\n`.repeat(
+        6,
+      ),
   },
   {
     id: 'go-gin',
@@ -51,7 +60,9 @@ const STACKS: StackTemplate[] = [
       'main.go': `package main\n\nimport "github.com/gin-gonic/gin"\n\nfunc main() {\n\tr := gin.Default()\n\tv1 := r.Group("/api/v1")\n\tv1.GET("/${name}", list)\n\tv1.POST("/${name}", create)\n\tv1.GET("/${name}/:id", show)\n\tr.GET("/healthz", health)\n\tr.Run(":${port}")\n}\n`,
     }),
     filler: (name, i) =>
-      `// ${name} module ${i}\npackage internal\n\nfunc Handler${i}(items []string) []string {\n\tout := make([]string, 0, len(items))\n\tfor _, it := range items {\n\t\tout = append(out, it)\n\t}\n\treturn out\n}\n`.repeat(5),
+      `// ${name} module ${i}\npackage internal\n\nfunc Handler${i}(items []string) []string {\n\tout := make([]string, 0, len(items))\n\tfor _, it := range items {\n\t\tout = append(out, it)\n\t}\n\treturn out\n}\n`.repeat(
+        5,
+      ),
   },
   {
     id: 'java-spring',
@@ -62,7 +73,9 @@ const STACKS: StackTemplate[] = [
       'src/main/java/com/example/Controller.java': `package com.example;\n\nimport org.springframework.web.bind.annotation.*;\n\n@RestController\n@RequestMapping("/api/${name}")\npublic class Controller {\n  @GetMapping\n  public String list() { return "[]"; }\n  @PostMapping\n  public String create() { return "{}"; }\n  @GetMapping("/{id}")\n  public String show(@PathVariable String id) { return "{}"; }\n}\n`,
     }),
     filler: (name, i) =>
-      `package com.example.m${i};\n\n// ${name} module ${i}\npublic class Handler${i} {\n  public java.util.List<String> handle(java.util.List<String> items) {\n    return items.stream().map(x -> x + ${i}).toList();\n  }\n}\n`.repeat(4),
+      `package com.example.m${i};\n\n// ${name} module ${i}\npublic class Handler${i} {\n  public java.util.List<String> handle(java.util.List<String> items) {\n    return items.stream().map(x -> x + ${i}).toList();\n  }\n}\n`.repeat(
+        4,
+      ),
   },
   {
     id: 'ruby-rails',
@@ -73,7 +86,9 @@ const STACKS: StackTemplate[] = [
       'config/routes.rb': `Rails.application.routes.draw do\n  get "/healthz", to: "health#show"\n  namespace :api do\n    resources :${name.replace(/-/g, '_')}\n  end\nend\n`,
     }),
     filler: (name, i) =>
-      `# ${name} module ${i}\nclass Handler${i}\n  def call(items)\n    items.map { |x| x.merge(index: ${i}) }\n  end\nend\n`.repeat(6),
+      `# ${name} module ${i}\nclass Handler${i}\n  def call(items)\n    items.map { |x| x.merge(index: ${i}) }\n  end\nend\n`.repeat(
+        6,
+      ),
   },
   {
     id: 'dotnet',
@@ -84,7 +99,9 @@ const STACKS: StackTemplate[] = [
       'Program.cs': `var builder = WebApplication.CreateBuilder(args);\nvar app = builder.Build();\napp.MapGet("/healthz", () => "ok");\napp.MapGet("/api/${name}", () => "[]");\napp.MapPost("/api/${name}", () => "{}");\napp.MapDelete("/api/${name}/{id}", (string id) => "{}");\napp.Run();\n`,
     }),
     filler: (name, i) =>
-      `// ${name} module ${i}\nnamespace Example.M${i};\n\npublic static class Handler${i}\n{\n    public static IEnumerable<string> Handle(IEnumerable<string> items) => items.Select(x => x + ${i});\n}\n`.repeat(5),
+      `// ${name} module ${i}\nnamespace Example.M${i};\n\npublic static class Handler${i}\n{\n    public static IEnumerable<string> Handle(IEnumerable<string> items) => items.Select(x => x + ${i});\n}\n`.repeat(
+        5,
+      ),
   },
 ];
 
@@ -123,7 +140,8 @@ export function generateMonorepo(baseDir: string, files: number, services: numbe
     const name = `svc-${String(s).padStart(2, '0')}-${stack.id}`;
     names.push({ name, stack });
     const port = 8000 + s;
-    for (const [path, content] of Object.entries(stack.files(name, port))) write(`services/${name}/${path}`, content);
+    for (const [path, content] of Object.entries(stack.files(name, port)))
+      write(`services/${name}/${path}`, content);
     write(
       `deploy/k8s/${name}.yaml`,
       `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n        - name: ${name}\n          image: ghcr.io/bench/${name}:1.0.0\n          resources:\n            requests: {cpu: 100m, memory: 128Mi}\n            limits: {cpu: 500m, memory: 512Mi}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  ports:\n    - port: ${port}\n`,
@@ -134,7 +152,8 @@ export function generateMonorepo(baseDir: string, files: number, services: numbe
   while (written < files) {
     const { name, stack } = names[i % names.length]!;
     const n = Math.floor(i / names.length);
-    if (i % 10 === 9) write(`docs/${name}/page-${n}.md`, `# ${name} page ${n}\n\nSome documentation text.\n`);
+    if (i % 10 === 9)
+      write(`docs/${name}/page-${n}.md`, `# ${name} page ${n}\n\nSome documentation text.\n`);
     else write(`services/${name}/lib/m${n % 20}/file_${n}.${stack.ext}`, stack.filler(name, n));
     i++;
   }

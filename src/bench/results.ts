@@ -18,8 +18,12 @@ export function median(values: number[]): number {
 
 export function currentCommit(): string {
   try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).trim();
     return dirty === '' ? sha : `${sha}+dirty`;
   } catch {
     return 'unknown';
@@ -42,9 +46,15 @@ export interface BenchReport {
 /** Prints the report (headline lines last) and appends it to bench/RESULTS.md unless told not to. */
 export function publish(report: BenchReport, record: boolean): void {
   const headline = Object.entries(report.headline).map(([k, v]) => `${k}=${v}`);
-  process.stdout.write(`${report.table}\n\n${(report.notes ?? []).join('\n')}${report.notes?.length ? '\n\n' : ''}${headline.join('\n')}\n`);
+  process.stdout.write(
+    `${report.table}\n\n${(report.notes ?? []).join('\n')}${report.notes?.length ? '\n\n' : ''}${headline.join('\n')}\n`,
+  );
   if (!record) return;
-  if (!existsSync(RESULTS_FILE)) writeFileSync(RESULTS_FILE, '# Benchmark results\n\nAppended by `npm run bench:*`; newest last.\n');
+  if (!existsSync(RESULTS_FILE))
+    writeFileSync(
+      RESULTS_FILE,
+      '# Benchmark results\n\nAppended by `npm run bench:*`; newest last.\n',
+    );
   const section = [
     '',
     `## ${report.name} — ${new Date().toISOString()}`,

@@ -23,12 +23,15 @@ function stackCell(s: ServiceFacts): string {
 
 function hintsCell(h: ResourceHints): string[] {
   const out: string[] = [];
-  if (h.jvmMaxHeapBytes !== undefined) out.push(`JVM -Xmx ${memoryQuantityFromBytes(bytes(h.jvmMaxHeapBytes))}`);
-  if (h.jvmMaxRamPercentage !== undefined) out.push(`JVM MaxRAMPercentage ${h.jvmMaxRamPercentage}%`);
+  if (h.jvmMaxHeapBytes !== undefined)
+    out.push(`JVM -Xmx ${memoryQuantityFromBytes(bytes(h.jvmMaxHeapBytes))}`);
+  if (h.jvmMaxRamPercentage !== undefined)
+    out.push(`JVM MaxRAMPercentage ${h.jvmMaxRamPercentage}%`);
   if (h.nodeMaxOldSpaceBytes !== undefined)
     out.push(`Node max-old-space ${memoryQuantityFromBytes(bytes(h.nodeMaxOldSpaceBytes))}`);
   if (h.gomaxprocs !== undefined) out.push(`GOMAXPROCS ${h.gomaxprocs}`);
-  if (h.goMemLimitBytes !== undefined) out.push(`GOMEMLIMIT ${memoryQuantityFromBytes(bytes(h.goMemLimitBytes))}`);
+  if (h.goMemLimitBytes !== undefined)
+    out.push(`GOMEMLIMIT ${memoryQuantityFromBytes(bytes(h.goMemLimitBytes))}`);
   if (h.workers !== undefined) {
     const parts = [
       h.workers.processes === undefined ? undefined : `${h.workers.processes} workers`,
@@ -70,7 +73,11 @@ export function formatRepoFacts(facts: RepoFacts): string {
           stackCell(s),
           s.stack.frameworks.map((f) => f.name).join(', ') || '-',
           s.dockerfile?.finalImage?.raw ?? s.compose?.image ?? '-',
-          (s.dockerfile?.expose.map((p) => String(p.port)) ?? s.compose?.ports.map(String) ?? []).join(',') || '-',
+          (
+            s.dockerfile?.expose.map((p) => String(p.port)) ??
+            s.compose?.ports.map(String) ??
+            []
+          ).join(',') || '-',
           String(s.endpoints.length),
           [...new Set(s.dependencies.map((d) => d.kind))].join(', ') || '-',
         ]),
@@ -91,12 +98,25 @@ export function formatRepoFacts(facts: RepoFacts): string {
             meta.sla_latency_ms === undefined ? undefined : `sla_latency_ms ${meta.sla_latency_ms}`,
             meta.criticality === undefined ? undefined : `criticality ${meta.criticality}`,
           ].filter((x) => x !== undefined);
-    const health = d.healthcheck === undefined ? 'none' : d.healthcheck.disabled ? 'disabled' : 'yes';
-    return [[s.name, d.path, d.user ?? 'root (default)', health, [...hints, ...metaText].join('; ') || '-']];
+    const health =
+      d.healthcheck === undefined ? 'none' : d.healthcheck.disabled ? 'disabled' : 'yes';
+    return [
+      [
+        s.name,
+        d.path,
+        d.user ?? 'root (default)',
+        health,
+        [...hints, ...metaText].join('; ') || '-',
+      ],
+    ];
   });
   if (hintRows.length > 0) {
     sections.push(
-      'Dockerfiles\n' + formatTable(['SERVICE', 'DOCKERFILE', 'USER', 'HEALTHCHECK', 'HINTS AND METADATA'], hintRows),
+      'Dockerfiles\n' +
+        formatTable(
+          ['SERVICE', 'DOCKERFILE', 'USER', 'HEALTHCHECK', 'HINTS AND METADATA'],
+          hintRows,
+        ),
     );
   }
 
@@ -104,14 +124,26 @@ export function formatRepoFacts(facts: RepoFacts): string {
     s.endpoints.slice(0, 20).map((e) => [s.name, e.method, e.path, e.evidence]),
   );
   if (endpointRows.length > 0) {
-    sections.push('Endpoints (first 20 per service)\n' + formatTable(['SERVICE', 'METHOD', 'PATH', 'WHERE'], endpointRows));
+    sections.push(
+      'Endpoints (first 20 per service)\n' +
+        formatTable(['SERVICE', 'METHOD', 'PATH', 'WHERE'], endpointRows),
+    );
   }
 
   if (facts.deployments.length > 0) {
     sections.push(
       'Existing deployments\n' +
         formatTable(
-          ['FILE', 'SOURCE', 'KIND', 'NAME', 'SERVICE', 'REPLICAS', 'REQUESTS cpu/mem', 'LIMITS cpu/mem'],
+          [
+            'FILE',
+            'SOURCE',
+            'KIND',
+            'NAME',
+            'SERVICE',
+            'REPLICAS',
+            'REQUESTS cpu/mem',
+            'LIMITS cpu/mem',
+          ],
           facts.deployments.map((d) => [
             d.file,
             d.source,
@@ -128,7 +160,10 @@ export function formatRepoFacts(facts: RepoFacts): string {
 
   if (facts.notes.length > 0) {
     sections.push(
-      'Notes\n' + facts.notes.map((n) => `  [${n.code}]${n.path === undefined ? '' : ` ${n.path}:`} ${n.message}`).join('\n'),
+      'Notes\n' +
+        facts.notes
+          .map((n) => `  [${n.code}]${n.path === undefined ? '' : ` ${n.path}:`} ${n.message}`)
+          .join('\n'),
     );
   }
   return sections.join('\n\n') + '\n';

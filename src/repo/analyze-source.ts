@@ -20,15 +20,24 @@ export interface AnalyzeSourceOptions {
   workspaceDir?: string;
 }
 
-export async function analyzeSource(input: string, options: AnalyzeSourceOptions): Promise<Outcome<RepoFacts>> {
+export async function analyzeSource(
+  input: string,
+  options: AnalyzeSourceOptions,
+): Promise<Outcome<RepoFacts>> {
   const target = validateRepoUrl(input, {
     allowedHosts: options.allowedHosts ?? [...DEFAULT_ALLOWED_HOSTS],
     allowLocalPath: options.allowLocalPath,
   });
   if (target.kind === 'rejected') {
-    return refused('repo-url-rejected', `git_repo ${JSON.stringify(input)} was not accepted: ${target.reason}`);
+    return refused(
+      'repo-url-rejected',
+      `git_repo ${JSON.stringify(input)} was not accepted: ${target.reason}`,
+    );
   }
-  const source = target.kind === 'url' ? { kind: 'url' as const, url: target.url } : { kind: 'path' as const, path: target.path };
+  const source =
+    target.kind === 'url'
+      ? { kind: 'url' as const, url: target.url }
+      : { kind: 'path' as const, path: target.path };
   const protocols: NonNullable<FetchOptions['allowedProtocols']> =
     options.fetch?.allowedProtocols ?? (target.kind === 'path' ? ['https', 'file'] : ['https']);
 
