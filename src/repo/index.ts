@@ -123,12 +123,20 @@ function analyzeService(
   const stack = detectStack(tree, location.path, files);
   if (stack.runtime === undefined && dockerfile?.runtime !== undefined)
     stack.runtime = dockerfile.runtime;
-  const endpoints = findEndpoints(
+  const scan = findEndpoints(
     tree,
     location.path,
     stack.frameworks.map((f) => f.name),
     files,
-  ).endpoints;
+  );
+  if (scan.truncated) {
+    notes.push({
+      code: 'endpoints-truncated',
+      path: location.path,
+      message: `Only the first ${scan.endpoints.length} endpoints of ${location.name} are listed; the route scan stopped at its limit.`,
+    });
+  }
+  const endpoints = scan.endpoints;
   const dependencies = findDependencies({
     tree,
     dir: location.path,

@@ -40,6 +40,8 @@ export const NOTE_CODES = [
   'no-services',
   'walk-limit',
   'metadata-invalid',
+  'endpoints-truncated',
+  'file-unreadable',
 ] as const;
 export const NoteCode = z.enum(NOTE_CODES);
 export type NoteCode = z.infer<typeof NoteCode>;

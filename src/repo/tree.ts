@@ -147,7 +147,17 @@ export function walkTree(root: string, limits: TreeLimits = DEFAULT_TREE_LIMITS)
           message: `Skipped: ${file.size} bytes is over the ${limits.maxReadBytes}-byte limit for files the analysis reads.`,
         });
       }
-      const buffer = readBounded(join(absRoot, p), file.size);
+      let buffer: Buffer;
+      try {
+        buffer = readBounded(join(absRoot, p), file.size);
+      } catch {
+        // Listed at walk time but gone or unreadable now: repository content never throws.
+        return noteOnce(p, {
+          code: 'file-unreadable',
+          path: p,
+          message: 'Skipped: could not be read.',
+        });
+      }
       if (buffer.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
         return noteOnce(p, { code: 'file-binary', path: p, message: 'Skipped: binary content.' });
       }

@@ -262,6 +262,22 @@ describe('repo/index', () => {
       );
     });
 
+    it('notes when a service has more endpoints than the scan keeps', () => {
+      const routes = Array.from({ length: 250 }, (_, i) => `app.get('/r${i}', h);`).join('\n');
+      const root = tempRepo({
+        Dockerfile: 'FROM node:20\n',
+        'package.json': '{"name":"many","dependencies":{"express":"^4.19.0"}}',
+        'server.js': `const app = require('express')();\n${routes}\n`,
+      });
+
+      const facts = analyzeRepo(root, { source: 'many' });
+
+      expect(facts.services[0]!.endpoints).toHaveLength(200);
+      expect(facts.notes).toContainEqual(
+        expect.objectContaining({ code: 'endpoints-truncated', path: '.' }),
+      );
+    });
+
     it('analyses a repository with no Dockerfile and says so', () => {
       const root = tempRepo({
         'go.mod': 'module example.com/x\n\ngo 1.22\n',

@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { dirOf, normalise, walkTree } from '../../../src/repo/tree.js';
 import { removeTempRepos, tempRepo } from '../../support/temp-repo.js';
@@ -46,6 +46,19 @@ describe('repo/tree', () => {
     expect(tree.notes.map((n) => [n.code, n.path])).toEqual([
       ['file-binary', 'logo.png'],
       ['file-too-large', 'big.json'],
+    ]);
+  });
+
+  it('notes a file that disappeared after the walk instead of throwing', () => {
+    const root = tempRepo({ 'gone.txt': 'here for now' });
+    const tree = walkTree(root);
+    rmSync(join(root, 'gone.txt'));
+
+    const text = tree.read('gone.txt');
+
+    expect(text).toBeUndefined();
+    expect(tree.notes).toEqual([
+      { code: 'file-unreadable', path: 'gone.txt', message: 'Skipped: could not be read.' },
     ]);
   });
 
