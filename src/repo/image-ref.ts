@@ -62,6 +62,20 @@ export function parseImageRef(raw: string): ImageRef {
   };
 }
 
+/** The repository exactly as written, without tag or digest (kustomize `images:` rules name it so). */
+export function repositoryAsWritten(ref: ImageRef): string {
+  let end = ref.raw.length;
+  if (ref.digest !== undefined) end -= ref.digest.length + 1;
+  if (ref.tag !== undefined) end -= ref.tag.length + 1;
+  return ref.raw.slice(0, end);
+}
+
+/** Registry and name, lower-cased, with Docker Hub's own prefixes dropped: "docker.io/library/x" is "x". */
+export function canonicalRepository(ref: ImageRef): string {
+  const hub = ref.registry === undefined || DOCKER_HUB.has(ref.registry.toLowerCase());
+  return (hub ? ref.name : `${ref.registry}/${ref.name}`).toLowerCase();
+}
+
 /**
  * Where a family keeps its version: the numeric prefix of the tag ("3.12-slim" → "3.12"), only the
  * leading major ("17.0.9_9-jre" → "17"), digits at the end of the image name (distroless

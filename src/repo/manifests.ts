@@ -5,6 +5,7 @@
  * sizing lives in the chart's values. Repository content is untrusted: odd input becomes a Note
  * (`manifest-invalid`, `manifest-unreadable`, `manifest-unmatched`) and is never an exception.
  */
+import { canonicalRepository, parseImageRef, repositoryAsWritten } from './image-ref.js';
 import { posix } from 'node:path';
 import { isScalar, parseAllDocuments, visit } from 'yaml';
 import { bytesFromMemoryQuantity, millicoresFromCpuQuantity } from '../units.js';
@@ -1058,36 +1059,16 @@ function applyImages(entries: unknown, objects: KObject[]): void {
 
 /** kustomize `images:` — newName replaces the repository, digest wins over newTag. */
 function retag(image: string, rules: Obj[]): string {
-  const ref = splitImage(image);
-  const rule = rules.find((r) => str(r.name) === ref.repository);
+  const ref = parseImageRef(image);
+  const written = repositoryAsWritten(ref);
+  const rule = rules.find((r) => str(r.name) === written);
   if (!rule) return image;
-  const repository = str(rule.newName) ?? ref.repository;
+  const repository = str(rule.newName) ?? written;
   const digest = str(rule.digest);
   const tag = rule.newTag;
   if (digest) return `${repository}@${digest}`;
   if (typeof tag === 'string' || typeof tag === 'number') return `${repository}:${tag}`;
   return `${repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-
-interface ImageParts {
-  repository: string;
-  tag?: string;
-  digest?: string;
-}
-
-/** Split by hand, not by regex: image strings come from the repository and may be huge. */
-function splitImage(image: string): ImageParts {
-  let repository = image.trim();
-  let digest: string | undefined;
-  const at = repository.indexOf('@');
-  if (at >= 0) {
-    digest = repository.slice(at + 1);
-    repository = repository.slice(0, at);
-  }
-  // "registry:5000/app" has a port, not a tag: a tag comes after the last '/'.
-  const colon = repository.lastIndexOf(':');
-  if (colon <= repository.lastIndexOf('/')) return { repository, digest };
-  return { repository: repository.slice(0, colon), tag: repository.slice(colon + 1), digest };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1227,10 +1208,7 @@ function matchOne(deployment: ExistingDeployment, services: DeploymentTarget[]):
 
 /** "ghcr.io/acme/orders-api:1.2@sha256:…" → "ghcr.io/acme/orders-api", Docker Hub prefixes dropped. */
 function imageRepository(image: string): string {
-  return splitImage(image)
-    .repository.toLowerCase()
-    .replace(/^(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\//, '')
-    .replace(/^library\//, '');
+  return canonicalRepository(parseImageRef(image));
 }
 
 function matchByImage(

@@ -1,4 +1,9 @@
-import { parseImageRef, runtimeFromImage } from '../../../src/repo/image-ref.js';
+import {
+  canonicalRepository,
+  parseImageRef,
+  repositoryAsWritten,
+  runtimeFromImage,
+} from '../../../src/repo/image-ref.js';
 import { ImageRef } from '../../../src/repo/schema.js';
 
 describe('repo/image-ref', () => {
@@ -104,5 +109,24 @@ describe('repo/image-ref', () => {
 
       expect(runtime).toBeUndefined();
     });
+  });
+});
+
+describe('repo/image-ref repository names', () => {
+  it.each([
+    ['nginx:1.25', 'nginx', 'nginx'],
+    ['docker.io/library/postgres:16@sha256:abc', 'docker.io/library/postgres', 'postgres'],
+    ['GHCR.io/Acme/Orders:1.4.2', 'GHCR.io/Acme/Orders', 'ghcr.io/acme/orders'],
+    ['localhost:5000/app', 'localhost:5000/app', 'localhost:5000/app'],
+    [
+      'registry.acme.io/payments/billing-svc@sha256:def',
+      'registry.acme.io/payments/billing-svc',
+      'registry.acme.io/payments/billing-svc',
+    ],
+  ])('%s is written %s and known as %s', (raw, written, canonical) => {
+    const ref = parseImageRef(raw);
+
+    expect(repositoryAsWritten(ref)).toBe(written);
+    expect(canonicalRepository(ref)).toBe(canonical);
   });
 });
