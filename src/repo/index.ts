@@ -3,6 +3,7 @@
  * file walk and every detector. Never executes repository content, never talks to GitHub's API,
  * and knows nothing about sizing: it reports what is there, with notes for what it skipped.
  */
+import { basename } from 'node:path';
 import { readComposeFiles } from './compose.js';
 import { findDependencies } from './dependencies.js';
 import { parseDockerfile } from './dockerfile.js';
@@ -46,7 +47,7 @@ export function analyzeRepo(root: string, options: AnalyzeOptions): RepoFacts {
   const found = findServices(
     tree,
     compose.services,
-    options.repoName ?? repoNameFrom(options.source),
+    options.repoName ?? repoNameFrom(options.source, tree.root),
   );
   notes.push(...found.notes);
 
@@ -136,7 +137,8 @@ function analyzeService(
       message: `Only the first ${scan.endpoints.length} endpoints of ${location.name} are listed; the route scan stopped at its limit.`,
     });
   }
-  const endpoints = scan.endpoints;
+  // A queue worker built from an API's codebase shares its route files but serves none of them.
+  const endpoints = runsAsWorker(dockerfile, stack) ? [] : scan.endpoints;
   const dependencies = findDependencies({
     tree,
     dir: location.path,
@@ -155,6 +157,20 @@ function analyzeService(
     endpoints,
     dependencies,
   };
+}
+
+/** Started as a queue worker (celery, sidekiq, …) with no port exposed. */
+function runsAsWorker(
+  dockerfile: ServiceFacts['dockerfile'],
+  stack: ServiceFacts['stack'],
+): boolean {
+  if (dockerfile === undefined || dockerfile.expose.length > 0) return false;
+  const command = [...(dockerfile.entrypoint ?? []), ...(dockerfile.cmd ?? [])]
+    .join(' ')
+    .toLowerCase();
+  return stack.frameworks.some(
+    (f) => f.kind === 'worker' && command.split(/[\s/]+/).includes(f.name),
+  );
 }
 
 /** Real Dockerfiles are a few KiB; parsing cost grows steeply, so a hostile one must not stall a job. */
@@ -214,11 +230,13 @@ export function assignFiles(
   return byDir;
 }
 
-function repoNameFrom(source: string): string {
+/** The repository's own name: the URL's or path's last segment, or the directory's for "." and "..". */
+function repoNameFrom(source: string, root: string): string {
   const last = source
     .replace(/\/+$/, '')
     .replace(/\.git$/, '')
     .split(/[/\\]/)
     .pop();
-  return last === undefined || last === '' || last === '.' ? 'app' : last;
+  if (last !== undefined && last !== '' && last !== '.' && last !== '..') return last;
+  return basename(root) || 'app';
 }

@@ -1,5 +1,5 @@
 import { symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeRepo, assignFiles } from '../../../src/repo/index.js';
 import { RepoFacts } from '../../../src/repo/schema.js';
@@ -185,6 +185,17 @@ describe('repo/index', () => {
       expect(facts.notes).toEqual([]);
     });
 
+    it('gives the API its routes and the worker sharing its code none', () => {
+      const facts = analyzeExample('python-fastapi-worker');
+
+      const endpoints = facts.services.map((s) => [s.name, s.endpoints.length]);
+
+      expect(endpoints).toEqual([
+        ['api', 6],
+        ['worker', 0],
+      ]);
+    });
+
     it('keeps only the services under the requested paths', () => {
       const facts = analyzeRepo(join(EXAMPLES, 'shop-monorepo'), {
         source: 'x',
@@ -290,6 +301,14 @@ describe('repo/index', () => {
         ['tool', 'manifest', 'go'],
       ]);
       expect(facts.notes.map((n) => n.code)).toContain('no-dockerfile');
+    });
+
+    it('names a root service after the directory when the source is "."', () => {
+      const root = tempRepo({ Dockerfile: 'FROM node:20\n' });
+
+      const facts = analyzeRepo(root, { source: '.' });
+
+      expect(facts.services.map((s) => s.name)).toEqual([basename(root).toLowerCase()]);
     });
 
     it('returns no services and a note for an empty repository', () => {
