@@ -2,6 +2,7 @@
  * From what a user typed (a URL, or a local path from the CLI) to RepoFacts: validate, fetch into a
  * per-job workspace, analyse, and always remove the workspace.
  */
+import { renderTemplate } from '../deliver/templates.js';
 import { refused, done, type Outcome } from '../outcome.js';
 import { DEFAULT_ALLOWED_HOSTS, validateRepoUrl } from '../request/validate-repo-url.js';
 import { fetchRepository, type FetchOptions } from './clone.js';
@@ -31,7 +32,10 @@ export async function analyzeSource(
   if (target.kind === 'rejected') {
     return refused(
       'repo-url-rejected',
-      `git_repo ${JSON.stringify(input)} was not accepted: ${target.reason}`,
+      renderTemplate('repo-source-rejected', {
+        input: JSON.stringify(input),
+        reason: target.reason,
+      }),
     );
   }
   const source =

@@ -25,6 +25,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GitError, GitPluginError, simpleGit } from 'simple-git';
 import type { SimpleGit } from 'simple-git';
+import { renderTemplate } from '../deliver/templates.js';
 import { done, failed, refused } from '../outcome.js';
 import type { Failed, Outcome, Refused } from '../outcome.js';
 import type { Workspace } from './workspace.js';
@@ -87,8 +88,15 @@ export const DEFAULT_MAX_BYTES = 1024 ** 3;
 export const DEFAULT_MAX_FILES = 200_000;
 export const DEFAULT_PROTOCOLS: readonly FetchProtocol[] = ['https'];
 
-const URL_EXAMPLE = 'git_repo: https://github.com/owner/repository';
-const REF_EXAMPLE = 'ref: main';
+/** The copyable example attached to a refusal about the repository URL. */
+function urlExample(): string {
+  return renderTemplate('repo-example-url', {});
+}
+
+/** The copyable example attached to a refusal about the ref. */
+function refExample(): string {
+  return renderTemplate('repo-example-ref', {});
+}
 
 interface Limits {
   timeoutMs: number;
@@ -117,8 +125,8 @@ export async function fetchRepository(
   if (ref === '' || (ref !== undefined && !isValidRefName(ref))) {
     return refused(
       'repo-ref-not-found',
-      `"${redactSecrets(options.ref ?? '')}" is not a valid branch, tag or commit name.`,
-      REF_EXAMPLE,
+      renderTemplate('repo-ref-invalid', { ref: redactSecrets(options.ref ?? '') }),
+      refExample(),
     );
   }
   if (source.kind === 'path') return fetchPath(source.path, ref, options, limits);
@@ -133,14 +141,18 @@ async function fetchUrl(
 ): Promise<Outcome<FetchedRepo>> {
   const parsed = URL.canParse(url) ? new URL(url) : undefined;
   if (!parsed) {
-    return refused('repo-url-rejected', `"${redactSecrets(url)}" is not a URL.`, URL_EXAMPLE);
+    return refused(
+      'repo-url-rejected',
+      renderTemplate('repo-not-a-url', { url: redactSecrets(url) }),
+      urlExample(),
+    );
   }
   const protocol = parsed.protocol.replace(/:$/, '');
   if (!limits.protocols.some((allowed) => allowed === protocol)) {
     return refused(
       'repo-url-rejected',
-      `${displayUrl(url)} uses ${protocol}://, which is not allowed; use an https:// URL.`,
-      URL_EXAMPLE,
+      renderTemplate('repo-protocol-not-allowed', { url: displayUrl(url), protocol }),
+      urlExample(),
     );
   }
   return cloneInto(url, ref, options, limits);
@@ -155,16 +167,10 @@ async function fetchPath(
   const dir = resolve(path);
   const stats = await stat(dir).catch(() => undefined);
   if (!stats) {
-    return refused(
-      'repo-path-not-found',
-      `${dir} does not exist. Give the directory that holds the sources, or an https:// URL.`,
-    );
+    return refused('repo-path-not-found', renderTemplate('repo-path-not-found', { dir }));
   }
   if (!stats.isDirectory()) {
-    return refused(
-      'repo-path-not-found',
-      `${dir} is not a directory. Give the directory that holds the sources, or an https:// URL.`,
-    );
+    return refused('repo-path-not-found', renderTemplate('repo-path-not-directory', { dir }));
   }
   // A bare repository has no files to read, and a ref other than what is checked out must not
   // be applied to the user's own tree: both are cloned into the workspace instead.
@@ -172,8 +178,8 @@ async function fetchPath(
     if (!limits.protocols.includes('file')) {
       return refused(
         'repo-url-rejected',
-        `${dir} is a local repository; local repositories are only read from the command line.`,
-        URL_EXAMPLE,
+        renderTemplate('repo-local-repository', { dir }),
+        urlExample(),
       );
     }
     return cloneInto(pathToFileURL(dir).href, ref, options, limits);
@@ -277,8 +283,10 @@ async function cloneSteps(git: SimpleGit, target: CloneTarget): Promise<Outcome<
   if (!commit) {
     return refused(
       'repo-ref-not-found',
-      `${display} has no commits${ref ? ` at "${ref}"` : ''}; push a commit or name another ref.`,
-      REF_EXAMPLE,
+      ref
+        ? renderTemplate('repo-no-commits-at-ref', { url: display, ref })
+        : renderTemplate('repo-no-commits', { url: display }),
+      refExample(),
     );
   }
   const count = countTreeEntries(
@@ -484,14 +492,20 @@ function outcomeOfError(
   context: ErrorContext,
 ): Refused | Failed {
   if (deadline.cancelled()) {
-    return failed('repo-clone-timeout', `Fetching ${context.url} was cancelled.`, true);
+    return failed(
+      'repo-clone-timeout',
+      renderTemplate('repo-clone-cancelled', { url: context.url }),
+      true,
+    );
   }
   const blockTimeout = error instanceof GitPluginError && error.plugin === 'timeout';
   if (deadline.timedOut() || blockTimeout) {
     return failed(
       'repo-clone-timeout',
-      `Fetching ${context.url} took longer than ${formatSeconds(context.limits.timeoutMs)} and was stopped. ` +
-        'It will be retried; a repository this slow to fetch may also be too large.',
+      renderTemplate('repo-clone-timeout', {
+        url: context.url,
+        timeout: formatSeconds(context.limits.timeoutMs),
+      }),
       true,
     );
   }
@@ -529,23 +543,14 @@ const GIT_ERROR_RULES: GitErrorRule[] = [
     outcome: (context) =>
       refused(
         'repo-url-rejected',
-        `${context.url} needs a transport that is not allowed; use an https:// URL.`,
-        URL_EXAMPLE,
+        renderTemplate('repo-transport-not-allowed', { url: context.url }),
+        urlExample(),
       ),
   },
   {
     pattern:
       /Remote branch .* not found|Could not find remote branch|couldn't find remote ref|not our ref|unadvertised object/i,
-    outcome: (context) =>
-      refused(
-        'repo-ref-not-found',
-        `"${context.ref ?? 'the default branch'}" does not exist in ${context.url}. ` +
-          'Use a branch name, a tag or a full 40-character commit SHA' +
-          (context.ref && /^[0-9a-f]{7,39}$/i.test(context.ref)
-            ? ' (abbreviated SHAs cannot be fetched).'
-            : '.'),
-        REF_EXAMPLE,
-      ),
+    outcome: (context) => refused('repo-ref-not-found', refNotFoundMessage(context), refExample()),
   },
   {
     pattern:
@@ -553,10 +558,8 @@ const GIT_ERROR_RULES: GitErrorRule[] = [
     outcome: (context) =>
       refused(
         'repo-unreachable',
-        `Could not read ${context.url}: it does not exist or is private and the app has no access. ` +
-          'Check the URL for typos; for a private repository, install the GitHub App on it ' +
-          '(or add it to the installation) and ask again.',
-        URL_EXAMPLE,
+        renderTemplate('repo-not-found', { url: context.url }),
+        urlExample(),
       ),
   },
   {
@@ -565,7 +568,7 @@ const GIT_ERROR_RULES: GitErrorRule[] = [
     outcome: (context, detail) =>
       failed(
         'repo-unreachable',
-        `Could not verify the TLS certificate of ${hostOf(context.url)} while fetching ${context.url} (${detail}).`,
+        renderTemplate('repo-tls-failed', { host: hostOf(context.url), url: context.url, detail }),
         false,
       ),
   },
@@ -575,12 +578,20 @@ const GIT_ERROR_RULES: GitErrorRule[] = [
     outcome: (context, detail) =>
       failed(
         'repo-unreachable',
-        `Could not reach ${hostOf(context.url)} to fetch ${context.url} (${detail}). ` +
-          'This is usually temporary; the job will be retried.',
+        renderTemplate('repo-unreachable', { host: hostOf(context.url), url: context.url, detail }),
         true,
       ),
   },
 ];
+
+function refNotFoundMessage(context: GitErrorContext): string {
+  const { ref, url } = context;
+  if (ref === undefined) return renderTemplate('repo-default-branch-not-found', { url });
+  // An abbreviated SHA looks like a ref the user meant as a commit; say why it cannot work.
+  return /^[0-9a-f]{7,39}$/i.test(ref)
+    ? renderTemplate('repo-ref-not-found-short-sha', { ref, url })
+    : renderTemplate('repo-ref-not-found', { ref, url });
+}
 
 /**
  * Turns git's stderr into a user-facing outcome. Secrets are redacted before anything is matched
@@ -596,7 +607,11 @@ export function classifyGitError(stderr: string, context: GitErrorContext): Refu
   for (const rule of GIT_ERROR_RULES) {
     if (rule.pattern.test(text)) return rule.outcome(safeContext, detail);
   }
-  return failed('internal', `Fetching ${safeContext.url} failed: ${detail}`, false);
+  return failed(
+    'internal',
+    renderTemplate('repo-fetch-failed', { url: safeContext.url, detail }),
+    false,
+  );
 }
 
 /** The most telling line: git's last `fatal:`/`error:` line, else its last non-empty one. */
@@ -606,7 +621,7 @@ function summaryLine(text: string): string {
     .map((line) => line.trim())
     .filter((line) => line !== '');
   const fatal = lines.filter((line) => /^(?:fatal|error):/i.test(line)).at(-1);
-  const line = fatal ?? lines.at(-1) ?? 'no output from git';
+  const line = fatal ?? lines.at(-1) ?? renderTemplate('repo-git-no-output', {});
   return line.replace(/^(?:fatal|error):\s*/i, '').slice(0, 300);
 }
 
@@ -725,20 +740,29 @@ function countFiles(root: string, limits: Limits): FileCount {
 }
 
 function limitRefusal(display: string, count: FileCount, limits: Limits): Refused | undefined {
-  const atLeast = count.complete ? '' : 'more than ';
+  // A count that stopped early is a lower bound: "more than N".
+  const atLeast = (amount: string): string =>
+    count.complete ? amount : renderTemplate('repo-more-than', { count: amount });
   if (count.files > limits.maxFiles) {
     return refused(
       'repo-too-many-files',
-      `${display} has ${atLeast}${count.files} files; the limit is ${limits.maxFiles}. ` +
-        'Ask the operator to raise the file limit, or size a smaller repository.',
+      renderTemplate('repo-too-many-files', {
+        url: display,
+        files: atLeast(String(count.files)),
+        maxFiles: String(limits.maxFiles),
+      }),
     );
   }
   if (count.bytes > limits.maxBytes) {
     return refused(
       'repo-too-large',
-      `${display} holds ${atLeast}${formatBytes(count.bytes)} (${count.bytes} bytes) of files; ` +
-        `the limit is ${formatBytes(limits.maxBytes)} (${limits.maxBytes} bytes). ` +
-        'Ask the operator to raise the size limit, or size a smaller repository.',
+      renderTemplate('repo-too-large', {
+        url: display,
+        size: atLeast(formatBytes(count.bytes)),
+        bytes: String(count.bytes),
+        maxSize: formatBytes(limits.maxBytes),
+        maxBytes: String(limits.maxBytes),
+      }),
     );
   }
   return undefined;
