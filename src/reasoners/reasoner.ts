@@ -1,0 +1,57 @@
+/**
+ * The one interface both reasoners implement: the offline, deterministic default and Claude.
+ * One method per agent step. Whatever a reasoner answers is validated with the agents' zod schemas
+ * and then passes the same deterministic policy: the reasoner proposes, policy decides.
+ */
+import type {
+  ContextBundle,
+  DraftPlan,
+  FinalPlan,
+  PolicyFinding,
+  ToolName,
+  TraceStep,
+} from '../agents/schema.js';
+import type { RetrievalQuery } from '../rag/schema.js';
+
+export const REASONER_IDS = ['offline', 'claude'] as const;
+export type ReasonerId = (typeof REASONER_IDS)[number];
+
+/** What agent 1 asks: which retrieval path and which queries, per service. */
+export interface ContextQuestion {
+  service: { name: string; path: string };
+  /** Language, frameworks, image and the description's facts, summarised. */
+  summary: string;
+  hasMetrics: boolean;
+  defaultQueries: RetrievalQuery[];
+}
+
+export interface ContextDecision {
+  path: 'knowledge' | 'metrics';
+  reason: string;
+  queries: RetrievalQuery[];
+}
+
+/** What agent 3 shows the reasoner at each ReAct cycle. */
+export interface RefinementState {
+  plan: DraftPlan;
+  bundle: ContextBundle;
+  cycle: number;
+  trace: readonly TraceStep[];
+  /** Latest findings of the policy check and validation, if those tools ran. */
+  findings: readonly PolicyFinding[];
+  validationErrors: readonly string[];
+}
+
+/** One ReAct step: either call a tool, or finish with a (possibly revised) plan. */
+export type RefinementStep =
+  | { kind: 'tool'; thought: string; tool: ToolName; input: unknown }
+  | { kind: 'finish'; thought: string; plan: DraftPlan };
+
+export interface Reasoner {
+  readonly id: ReasonerId;
+  decideContext(question: ContextQuestion): Promise<ContextDecision>;
+  predict(bundle: ContextBundle): Promise<DraftPlan>;
+  refine(state: RefinementState): Promise<RefinementStep>;
+}
+
+export type { FinalPlan };
