@@ -8,6 +8,7 @@ import { DEFAULT_ALLOWED_HOSTS, validateRepoUrl } from '../request/validate-repo
 import { fetchRepository, type FetchOptions } from './clone.js';
 import { analyzeRepo } from './index.js';
 import type { RepoFacts } from './schema.js';
+import { readRepoFile } from './tree.js';
 import { withWorkspace } from './workspace.js';
 
 export interface AnalyzeSourceOptions {
@@ -25,6 +26,27 @@ export async function analyzeSource(
   input: string,
   options: AnalyzeSourceOptions,
 ): Promise<Outcome<RepoFacts>> {
+  return withAnalyzedSource(input, options, async (facts) => done(facts));
+}
+
+/** A checked-out, analysed repository, alive while the callback runs. */
+export interface AnalyzedSource {
+  facts: RepoFacts;
+  /** Absolute path of the checkout. */
+  dir: string;
+  /** Reads a repository-relative text file of the checkout; undefined when absent or unreadable. */
+  readFile(path: string): string | undefined;
+}
+
+/**
+ * Like analyzeSource, but runs `use` while the checkout still exists (later stages read the
+ * repository config and the files they patch), then removes the workspace.
+ */
+export async function withAnalyzedSource<T>(
+  input: string,
+  options: AnalyzeSourceOptions,
+  use: (source: AnalyzedSource) => Promise<Outcome<T>>,
+): Promise<Outcome<T>> {
   const target = validateRepoUrl(input, {
     allowedHosts: options.allowedHosts ?? [...DEFAULT_ALLOWED_HOSTS],
     allowLocalPath: options.allowLocalPath,
@@ -60,7 +82,8 @@ export async function analyzeSource(
         ...(fetched.value.commit === undefined ? {} : { commit: fetched.value.commit }),
         ...(options.paths === undefined ? {} : { paths: options.paths }),
       });
-      return done(facts);
+      const dir = fetched.value.dir;
+      return use({ facts, dir, readFile: (path) => readRepoFile(dir, path) });
     },
     options.workspaceDir === undefined ? {} : { baseDir: options.workspaceDir },
   );

@@ -3,7 +3,16 @@
  * following symlinks) and a guarded reader. Every detector reads through this, so the limits on
  * binary, huge and out-of-tree files hold everywhere.
  */
-import { closeSync, openSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import type { Note } from './schema.js';
 
@@ -214,4 +223,34 @@ export function normalise(path: string): string {
 export function dirOf(path: string): string {
   const d = posix.dirname(normalise(path));
   return d === '' ? '.' : d;
+}
+
+/**
+ * Reads one repository-relative text file outside a walk, with the walk's rules: never through a
+ * symlink, never outside `root`, never binary or larger than `maxBytes`. Undefined otherwise.
+ */
+export function readRepoFile(
+  root: string,
+  path: string,
+  maxBytes = DEFAULT_TREE_LIMITS.maxReadBytes,
+): string | undefined {
+  const rel = normalise(path);
+  if (rel === '' || rel.startsWith('../') || rel === '..' || isAbsolute(rel)) return undefined;
+  try {
+    const absRoot = realpathSync(root);
+    const abs = join(absRoot, rel);
+    // Every component must be a real directory or file: a symlink anywhere on the way is refused.
+    let current = absRoot;
+    for (const part of rel.split('/')) {
+      current = join(current, part);
+      if (lstatSync(current).isSymbolicLink()) return undefined;
+    }
+    const stats = statSync(abs);
+    if (!stats.isFile() || stats.size > maxBytes) return undefined;
+    const buffer = readBounded(abs, stats.size);
+    if (buffer.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return undefined;
+    return buffer.toString('utf8').replace(/\r\n?/g, '\n');
+  } catch {
+    return undefined;
+  }
 }

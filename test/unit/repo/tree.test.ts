@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { dirOf, normalise, walkTree } from '../../../src/repo/tree.js';
+import { dirOf, normalise, readRepoFile, walkTree } from '../../../src/repo/tree.js';
 import { removeTempRepos, tempRepo } from '../../support/temp-repo.js';
 
 afterAll(removeTempRepos);
@@ -108,5 +108,30 @@ describe('repo/tree', () => {
     ['services/api/Dockerfile', 'services/api'],
   ])('dirOf(%p) = %p', (input, expected) => {
     expect(dirOf(input)).toBe(expected);
+  });
+});
+
+describe('repo/tree readRepoFile', () => {
+  it('reads a file inside the repository and normalises CRLF', () => {
+    const root = tempRepo({ '.github/ai-provision.yml': 'policy:\r\n  max_replicas: 5\r\n' });
+
+    expect(readRepoFile(root, '.github/ai-provision.yml')).toBe('policy:\n  max_replicas: 5\n');
+  });
+
+  it.each([
+    ['a missing file', 'nope.yml'],
+    ['a path escaping the repository', '../outside.txt'],
+    ['an absolute path', '/etc/hostname'],
+    ['a symlinked file', 'link.txt'],
+    ['a file under a symlinked directory', 'linkdir/secret.txt'],
+    ['a binary file', 'bin.dat'],
+    ['a file over the size limit', 'big.txt'],
+  ])('refuses %s', (_case, path) => {
+    const outside = tempRepo({ 'secret.txt': 'secret' });
+    const root = tempRepo({ 'bin.dat': Buffer.from([1, 0, 2]), 'big.txt': 'x'.repeat(64) });
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'link.txt'));
+    symlinkSync(outside, join(root, 'linkdir'));
+
+    expect(readRepoFile(root, path, 32)).toBeUndefined();
   });
 });
