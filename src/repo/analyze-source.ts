@@ -26,7 +26,7 @@ export async function analyzeSource(
   input: string,
   options: AnalyzeSourceOptions,
 ): Promise<Outcome<RepoFacts>> {
-  return withAnalyzedSource(input, options, async (facts) => done(facts));
+  return withAnalyzedSource(input, options, async ({ facts }) => done(facts));
 }
 
 /** A checked-out, analysed repository, alive while the callback runs. */
