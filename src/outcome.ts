@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'repo-too-many-files',
   'repo-clone-timeout',
   'repo-path-not-found',
+  'config-invalid',
   'internal',
 ] as const;
 

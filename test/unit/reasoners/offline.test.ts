@@ -1,0 +1,254 @@
+import { DraftPlan } from '../../../src/agents/schema.js';
+import {
+  applicableEntries,
+  createOfflineReasoner,
+  predictOffline,
+} from '../../../src/reasoners/offline.js';
+import { ENTRIES, bundle, fakeRetriever } from '../../support/plan-fixtures.js';
+
+const MIB = 2 ** 20;
+
+function predict(
+  b: ReturnType<typeof bundle>,
+  target: 'kubernetes' | 'proxmox' = 'kubernetes',
+): DraftPlan {
+  return DraftPlan.parse(predictOffline(b, applicableEntries(b, fakeRetriever()), target));
+}
+
+describe('reasoners/offline', () => {
+  it('derives the JVM memory limit from -Xmx and the heap fraction', () => {
+    const b = bundle({
+      metadata: { language: 'java', framework: 'spring-boot' },
+      hints: { jvmMaxHeapBytes: 768 * MIB },
+    });
+
+    const plan = predict(b);
+
+    expect(plan.resources.memoryLimit.target).toBe(1024 * MIB);
+    expect(plan.resources.memoryRequest.target).toBe(1024 * MIB);
+    const step = plan.reasoning.find((s) => s.field === 'memory.request')!;
+    expect(step.reason).toContain('-Xmx');
+    expect(step.sources).toEqual(
+      expect.arrayContaining(['repo:Dockerfile', 'knowledge:runtime-jvm']),
+    );
+  });
+
+  it('sizes gunicorn workers as one idle process plus one figure per extra worker', () => {
+    const b = bundle({
+      metadata: { language: 'python' },
+      hints: { workers: { server: 'gunicorn', processes: 4 } },
+    });
+
+    const plan = predict(b);
+
+    expect(plan.resources.memoryRequest.target).toBe((80 + 3 * 60) * MIB);
+    expect(plan.resources.memoryLimit.target).toBe(Math.ceil((260 * 1.5 * MIB) / MIB) * MIB);
+    expect(plan.resources.cpuRequest.target).toBe(1000);
+  });
+
+  it('designs replicas, CPU and the autoscaler together from the peak load', () => {
+    const b = bundle({
+      metadata: { language: 'go', framework: 'gin', expected_qps: 6000, sla_latency_ms: 100 },
+    });
+
+    const plan = predict(b);
+
+    // 6000 req/s ÷ (2000 req/s per core × 60% target) = 5 cores at peak.
+    expect(plan.autoscaling?.targetCpuUtilization).toBe(60);
+    const peakCapacity =
+      (plan.autoscaling!.maxReplicas * plan.resources.cpuRequest.target * 0.6 * 2000) / 1000;
+    expect(peakCapacity).toBeGreaterThanOrEqual(6000);
+    expect(plan.autoscaling!.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(plan.autoscaling!.minReplicas).toBeLessThanOrEqual(plan.autoscaling!.maxReplicas);
+    expect(plan.replicas).toBe(plan.autoscaling!.minReplicas);
+  });
+
+  it.each([
+    ['99.99% availability', { availability: 0.9999 }, 'prod', 3],
+    ['a critical service', { criticality: 'critical' as const }, 'prod', 3],
+    ['prod with no target', {}, 'prod', 2],
+    ['staging', {}, 'staging', 1],
+    ['dev even with 99.99%', { availability: 0.9999 }, 'dev', 1],
+  ])('sets the replica floor for %s', (_case, metadata, environment, expected) => {
+    const b = bundle({
+      metadata: { language: 'go', framework: 'gin', ...metadata },
+      environment: environment as 'prod',
+    });
+
+    const plan = predict(b);
+
+    expect(plan.autoscaling?.minReplicas ?? plan.replicas).toBe(expected);
+  });
+
+  it('keeps a disruption budget below the replica floor, and none for one replica', () => {
+    const critical = predict(
+      bundle({ metadata: { language: 'go', framework: 'gin', availability: 0.9999 } }),
+    );
+    const dev = predict(
+      bundle({ metadata: { language: 'go', framework: 'gin' }, environment: 'dev' }),
+    );
+
+    expect(critical.disruptionBudget).toEqual({ minAvailable: 1 });
+    expect(dev.disruptionBudget).toBeUndefined();
+    expect(dev.autoscaling).toBeUndefined();
+  });
+
+  it('makes a data store a StatefulSet with a volume and no CPU autoscaler', () => {
+    const b = bundle({ hints: { finalImage: 'postgres:16' } });
+
+    const plan = predict(b);
+
+    expect(plan.workload).toBe('StatefulSet');
+    expect(plan.volume?.sizeBytes).toBe(8 * 2 ** 30);
+    expect(plan.autoscaling).toBeUndefined();
+  });
+
+  it('sizes the storage the description asks for, with headroom', () => {
+    const b = bundle({
+      metadata: { language: 'go', framework: 'gin', stateful: true, storage_bytes: 50 * 2 ** 30 },
+    });
+
+    const plan = predict(b);
+
+    expect(plan.volume?.sizeBytes).toBe(75 * 2 ** 30);
+  });
+
+  it('falls back to conservative defaults with low confidence for an unknown stack', () => {
+    const b = bundle({ warnings: ['The stack of svc could not be recognised.'] });
+
+    const plan = predict(b);
+
+    expect(plan.confidence).toBeLessThanOrEqual(0.3);
+    expect(plan.resources.cpuRequest.target).toBe(250);
+    expect(plan.reasoning.find((s) => s.field === 'cpu.request')!.sources).toEqual(['default']);
+    expect(plan.warnings).toContain('The stack of svc could not be recognised.');
+  });
+
+  it('gives a higher confidence when the stack and the load are known', () => {
+    const known = predict(
+      bundle({ metadata: { language: 'go', framework: 'gin', expected_qps: 500 } }),
+    );
+    const unknown = predict(bundle({}));
+
+    expect(known.confidence).toBeGreaterThan(unknown.confidence);
+  });
+
+  it('never keys a number to the service name', () => {
+    const a = predict(
+      bundle({ name: 'orders', metadata: { language: 'go', framework: 'gin', expected_qps: 800 } }),
+    );
+    const b = predict(
+      bundle({
+        name: 'frontend-proxy',
+        metadata: { language: 'go', framework: 'gin', expected_qps: 800 },
+      }),
+    );
+
+    expect([b.resources, b.replicas, b.autoscaling, b.disruptionBudget]).toEqual([
+      a.resources,
+      a.replicas,
+      a.autoscaling,
+      a.disruptionBudget,
+    ]);
+  });
+
+  it('keeps the repository’s existing request when it is within the expected range', () => {
+    const b = bundle({
+      metadata: { language: 'go', framework: 'gin' },
+      hints: { existing: { file: 'deploy/app.yaml', requests: { cpu: 200, memory: 128 * MIB } } },
+    });
+
+    const plan = predict(b);
+
+    expect(plan.resources.cpuRequest.target).toBe(200);
+    expect(plan.resources.memoryRequest.target).toBe(128 * MIB);
+    expect(plan.reasoning.find((s) => s.field === 'cpu.request')!.sources).toContain(
+      'repo:deploy/app.yaml',
+    );
+  });
+
+  it('sets no CPU limit when the policy pattern says so, and says why', () => {
+    const plan = predict(bundle({ metadata: { language: 'go', framework: 'gin' } }));
+
+    expect(plan.resources.cpuLimit).toBeUndefined();
+    expect(plan.reasoning.find((s) => s.field === 'cpu.limit')!.value).toBe('none');
+  });
+
+  it('sizes a Proxmox guest for target proxmox', () => {
+    const plan = predict(bundle({ metadata: { language: 'go', framework: 'gin' } }), 'proxmox');
+
+    expect(plan.proxmox).toMatchObject({ kind: 'lxc' });
+    expect(plan.proxmox!.cores).toBeGreaterThanOrEqual(1);
+    expect(plan.proxmox!.memoryBytes % (256 * MIB)).toBe(0);
+    expect(plan.reasoning.some((s) => s.field === 'proxmox')).toBe(true);
+  });
+
+  it('explains every number it sets', () => {
+    const plan = predict(
+      bundle({ metadata: { language: 'java', expected_qps: 300, availability: 0.999 } }),
+    );
+
+    const fields = plan.reasoning.map((s) => s.field);
+
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'workload',
+        'cpu.request',
+        'cpu.limit',
+        'memory.request',
+        'memory.limit',
+        'replicas',
+        'autoscaling',
+        'disruption-budget',
+      ]),
+    );
+    for (const step of plan.reasoning) expect(step.reason.length).toBeGreaterThan(10);
+  });
+});
+
+describe('reasoners/offline createOfflineReasoner', () => {
+  it('chooses the metrics path only when the service has metrics', async () => {
+    const reasoner = createOfflineReasoner({ retriever: fakeRetriever(), target: 'kubernetes' });
+    const question = {
+      service: { name: 'a', path: '.' },
+      summary: 'a',
+      defaultQueries: [{ text: 'q' }],
+    };
+
+    const withMetrics = await reasoner.decideContext({ ...question, hasMetrics: true });
+    const without = await reasoner.decideContext({ ...question, hasMetrics: false });
+
+    expect([withMetrics.path, without.path]).toEqual(['metrics', 'knowledge']);
+    expect(without.queries).toEqual([{ text: 'q' }]);
+  });
+
+  it('walks policy, validation and cost, then finishes', async () => {
+    const reasoner = createOfflineReasoner({
+      retriever: fakeRetriever(ENTRIES),
+      target: 'kubernetes',
+    });
+    const b = bundle({ metadata: { language: 'go', framework: 'gin' } });
+    const plan = await reasoner.predict(b);
+    const trace: {
+      cycle: number;
+      thought: string;
+      tool?: 'policy_check' | 'validate' | 'cost_estimate';
+    }[] = [];
+
+    const tools: (string | undefined)[] = [];
+    for (let cycle = 1; cycle <= 4; cycle++) {
+      const step = await reasoner.refine({
+        plan,
+        bundle: b,
+        cycle,
+        trace,
+        findings: [],
+        validationErrors: [],
+      });
+      tools.push(step.kind === 'tool' ? step.tool : 'finish');
+      if (step.kind === 'tool') trace.push({ cycle, thought: step.thought, tool: step.tool });
+    }
+
+    expect(tools).toEqual(['policy_check', 'validate', 'cost_estimate', 'finish']);
+  });
+});
