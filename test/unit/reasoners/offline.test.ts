@@ -1,4 +1,4 @@
-import { DraftPlan } from '../../../src/agents/schema.js';
+import { DraftPlan, type TraceStep } from '../../../src/agents/schema.js';
 import {
   applicableEntries,
   createOfflineReasoner,
