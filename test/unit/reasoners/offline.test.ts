@@ -229,11 +229,7 @@ describe('reasoners/offline createOfflineReasoner', () => {
     });
     const b = bundle({ metadata: { language: 'go', framework: 'gin' } });
     const plan = await reasoner.predict(b);
-    const trace: {
-      cycle: number;
-      thought: string;
-      tool?: 'policy_check' | 'validate' | 'cost_estimate';
-    }[] = [];
+    const trace: TraceStep[] = [];
 
     const tools: (string | undefined)[] = [];
     for (let cycle = 1; cycle <= 4; cycle++) {
