@@ -74,7 +74,8 @@ export function applicableEntries(bundle: ContextBundle, retriever: Retriever): 
     if (e.kind === 'runtime' && meta.language !== undefined && a.languages.includes(meta.language))
       return 2;
     if (e.kind === 'runtime' && image !== undefined && a.images.includes(image)) return 2;
-    if (e.kind === 'image' && image !== undefined && a.images.includes(image)) return 3;
+    // A known image's own figures (Kafka's heap, Postgres's memory) beat its runtime's.
+    if (e.kind === 'image' && image !== undefined && a.images.includes(image)) return 1.5;
     if (e.kind === 'pattern') return 4;
     return passageIds.has(e.id) ? 5 : 99;
   };
@@ -425,6 +426,25 @@ export function predictOffline(
           ? cite(storageFigure ?? book.get('storage_default'))
           : ['description', ...cite(headroomFigure)],
     });
+  }
+  const standalone = stateful ? book.stack('replicas_standalone') : undefined;
+  if (standalone !== undefined) {
+    // Scaling a data store's StatefulSet without replication only makes separate databases.
+    replicas = Math.max(1, Math.round(standalone.value));
+    autoscaling = undefined;
+    disruptionBudget = undefined;
+    const at = steps.findIndex((s) => s.field === 'replicas');
+    steps.splice(at, 1, {
+      field: 'replicas',
+      value: String(replicas),
+      reason:
+        'This data store does not replicate by itself; more replicas need an operator or replication set up first.',
+      sources: cite(standalone),
+    });
+    for (const field of ['disruption-budget', 'autoscaling'] as const) {
+      const dropAt = steps.findIndex((s) => s.field === field);
+      if (dropAt >= 0) steps.splice(dropAt, 1);
+    }
   }
   const workload: DraftPlan['workload'] = stateful ? 'StatefulSet' : 'Deployment';
   steps.unshift({

@@ -103,6 +103,32 @@ describe('reasoners/offline', () => {
     expect(plan.autoscaling).toBeUndefined();
   });
 
+  it('keeps a data store that does not replicate by itself at its standalone replica count', () => {
+    const entries = ENTRIES.map((e) =>
+      e.id === 'image-postgres'
+        ? {
+            ...e,
+            figures: { ...e.figures, replicas_standalone: { value: 1, unit: 'count' as const } },
+          }
+        : e,
+    );
+    const b = bundle({ hints: { finalImage: 'postgres:16' }, metadata: { availability: 0.9999 } });
+
+    const plan = DraftPlan.parse(
+      predictOffline(b, applicableEntries(b, fakeRetriever(entries)), 'kubernetes'),
+    );
+
+    expect([plan.replicas, plan.autoscaling, plan.disruptionBudget]).toEqual([
+      1,
+      undefined,
+      undefined,
+    ]);
+    expect(plan.reasoning.filter((s) => s.field === 'replicas')).toHaveLength(1);
+    expect(
+      plan.reasoning.some((s) => s.field === 'autoscaling' || s.field === 'disruption-budget'),
+    ).toBe(false);
+  });
+
   it('sizes the storage the description asks for, with headroom', () => {
     const b = bundle({
       metadata: { language: 'go', framework: 'gin', stateful: true, storage_bytes: 50 * 2 ** 30 },
