@@ -3,10 +3,12 @@
  * Entry point: `ai-provision <command>`. Parses arguments, builds adapters, prints; no logic here.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { runAccuracyBench } from './bench/accuracy.js';
 import { runAnalyzeBench } from './bench/analyze.js';
 import { docsAnchor, type Outcome } from './outcome.js';
 import { analyzeSource } from './repo/analyze-source.js';
 import { formatRepoFacts } from './render/repo-table.js';
+import { registerPlanCommands } from './cli-plan.js';
 
 function list(value: string, previous: string[] = []): string[] {
   const items = value
@@ -71,6 +73,8 @@ program
     },
   );
 
+registerPlanCommands(program, { list, report });
+
 const bench = program
   .command('bench')
   .description('Run a benchmark and append its figures to bench/RESULTS.md.');
@@ -90,6 +94,29 @@ bench
   .option('--no-record', 'do not append to bench/RESULTS.md')
   .action(async (opts: { files: number; services: number; runs: number; record: boolean }) => {
     await runAnalyzeBench(opts);
+  });
+
+bench
+  .command('accuracy')
+  .description(
+    'Sizing accuracy on bench/ground-truth.json against the maintainers’ own settings and Bitnami presets.',
+  )
+  .option(
+    '--runs <n>',
+    'plans per service (more than 1 checks determinism)',
+    (v) => Number.parseInt(v, 10),
+    1,
+  )
+  .option('--only <ids>', 'only these ground-truth ids, comma-separated', list)
+  .option('--no-record', 'do not append to bench/RESULTS.md')
+  .action(async (opts: { runs: number; only?: string[]; record: boolean }) => {
+    process.exitCode = report(
+      await runAccuracyBench({
+        runs: opts.runs,
+        record: opts.record,
+        ...(opts.only === undefined ? {} : { only: opts.only }),
+      }),
+    );
   });
 
 await program.parseAsync(process.argv);

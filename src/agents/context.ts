@@ -147,7 +147,11 @@ export function profileWarnings(
 ): string[] {
   const warnings: string[] = [];
   const env = environment ?? profile.environment;
-  if (profile.stateful === false && profile.storageBytes !== undefined) {
+  if (profile.contradictions?.includes('stateless-and-stateful') === true) {
+    warnings.push(
+      'The description calls the workload stateless and also asks for persistent storage or state; the plan keeps state and a volume. Say which is right.',
+    );
+  } else if (profile.stateful === false && profile.storageBytes !== undefined) {
     warnings.push(
       'The description says the service is stateless but also asks for persistent storage; the plan keeps it stateless and ignores the storage size. Say which is right.',
     );
@@ -259,7 +263,13 @@ export async function buildContext(
     });
     const passages = await retrieveAll(deps.retriever, decision.queries);
     const warnings = [...shared];
-    if (service.stack.language === undefined && hints.finalImage === undefined) {
+    const image = hints.finalImage === undefined ? undefined : imageName(hints.finalImage);
+    const knownImage =
+      image !== undefined &&
+      deps.retriever
+        .entries()
+        .some((e) => e.kind !== 'pattern' && e.applies_to.images.includes(image));
+    if (service.stack.language === undefined && !knownImage) {
       warnings.push(
         `The stack of ${service.name} could not be recognised; conservative defaults are used and the confidence is low.`,
       );

@@ -269,7 +269,7 @@ export function predictOffline(
   const cpuDefault = book.stack('cpu_request') ?? book.get('cpu_request');
   const { tier, why: tierWhy } = tierOf(bundle);
   const minFigure = book.get(`min_replicas_${tier}`);
-  let minReplicas = Math.max(1, Math.round(minFigure.value));
+  const minReplicas = Math.max(1, Math.round(minFigure.value));
   let cpuRequest = cpuDefault.value;
   let cpuLow = cpuDefault.low ?? cpuDefault.value * 0.5;
   let cpuHigh = cpuDefault.high ?? cpuDefault.value * 4;

@@ -226,7 +226,7 @@ export function dirOf(path: string): string {
 }
 
 /**
- * Reads one repository-relative text file outside a walk, with the walk's rules: never through a
+ * Reads one repository-relative text file, exactly as written, outside a walk and with the walk's rules: never through a
  * symlink, never outside `root`, never binary or larger than `maxBytes`. Undefined otherwise.
  */
 export function readRepoFile(
@@ -249,7 +249,8 @@ export function readRepoFile(
     if (!stats.isFile() || stats.size > maxBytes) return undefined;
     const buffer = readBounded(abs, stats.size);
     if (buffer.subarray(0, BINARY_SNIFF_BYTES).includes(0)) return undefined;
-    return buffer.toString('utf8').replace(/\r\n?/g, '\n');
+    // As written: in-place patches must keep the file's own line endings.
+    return buffer.toString('utf8');
   } catch {
     return undefined;
   }

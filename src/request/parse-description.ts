@@ -742,6 +742,10 @@ export function parseDescription(text: string): AppProfile {
     gdpr: GDPR.test(source) ? true : undefined,
     geoRedundant: extractGeoRedundant(source),
     externalDependencies: extractExternalDependencies(source),
+    contradictions:
+      STATEFUL.test(source) && STATELESS.test(source)
+        ? ['stateless-and-stateful' as const]
+        : undefined,
   };
   // Absent keys, not keys holding undefined: the profile is serialised and compared as-is.
   const profile: AppProfile = {};

@@ -107,6 +107,8 @@ export const AppProfile = z
     geoRedundant: z.boolean().optional(),
     /** Third-party or external APIs the description says the workload calls. */
     externalDependencies: z.array(z.string()).optional(),
+    /** Statements that pull against each other, for the report to flag (e.g. "stateless-and-stateful"). */
+    contradictions: z.array(z.enum(['stateless-and-stateful'])).optional(),
   })
   .strict();
 export type AppProfile = z.infer<typeof AppProfile>;

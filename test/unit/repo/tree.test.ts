@@ -112,10 +112,10 @@ describe('repo/tree', () => {
 });
 
 describe('repo/tree readRepoFile', () => {
-  it('reads a file inside the repository and normalises CRLF', () => {
+  it('reads a file inside the repository exactly as written, CRLF kept', () => {
     const root = tempRepo({ '.github/ai-provision.yml': 'policy:\r\n  max_replicas: 5\r\n' });
 
-    expect(readRepoFile(root, '.github/ai-provision.yml')).toBe('policy:\n  max_replicas: 5\n');
+    expect(readRepoFile(root, '.github/ai-provision.yml')).toBe('policy:\r\n  max_replicas: 5\r\n');
   });
 
   it.each([

@@ -301,3 +301,13 @@ describe('request/parse-description', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 });
+
+describe('request/parse-description contradictions', () => {
+  it.each([
+    ['Stateless Go API with 50 GiB of persistent storage', ['stateless-and-stateful']],
+    ['Stateless API behind a load balancer', undefined],
+    ['Stateful queue with a persistent volume', undefined],
+  ])('%s', (text, expected) => {
+    expect(parseDescription(text).contradictions).toEqual(expected);
+  });
+});
