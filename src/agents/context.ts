@@ -137,6 +137,7 @@ export function appMetadataFor(
     ...(profile.stateful === undefined ? {} : { stateful: profile.stateful }),
     ...(profile.zeroDowntime === undefined ? {} : { zero_downtime: profile.zeroDowntime }),
     ...(profile.storageBytes === undefined ? {} : { storage_bytes: profile.storageBytes }),
+    ...(profile.workloadClass === undefined ? {} : { workload_class: profile.workloadClass }),
   });
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Passage } from '../rag/schema.js';
+import { WORKLOAD_CLASSES } from '../request/schema.js';
 
 // ---------------------------------------------------------------------------------------------
 // The input standard (SPEC §3): what a user may also hand in directly.
@@ -30,6 +31,8 @@ export const AppMetadata = z
     zero_downtime: z.boolean().optional(),
     /** Persistent storage the service needs, in bytes. */
     storage_bytes: z.number().positive().optional(),
+    /** A workload class whose footprint differs from a typical web API (kubernetes-controller, metrics-exporter, …). */
+    workload_class: z.enum(WORKLOAD_CLASSES).optional(),
   })
   .strict();
 export type AppMetadata = z.infer<typeof AppMetadata>;

@@ -56,8 +56,16 @@ export function applicableEntries(bundle: ContextBundle, retriever: Retriever): 
     bundle.hints.finalImage === undefined ? undefined : imageName(bundle.hints.finalImage);
   const passageIds = new Set(bundle.retrieval.passages.map((p) => p.entryId));
   const all = retriever.entries();
+  const workloadClass =
+    meta.workload_class === undefined
+      ? undefined
+      : `${WORKLOAD_CLASS_PREFIX}${meta.workload_class}`;
   const rank = (e: KnowledgeEntry): number => {
     const a = e.applies_to;
+    // A workload class says more about footprint than the language does; other classes never apply.
+    const classes = a.patterns.filter((p) => p.startsWith(WORKLOAD_CLASS_PREFIX));
+    if (classes.length > 0)
+      return workloadClass !== undefined && classes.includes(workloadClass) ? -1 : 99;
     if (
       e.kind === 'framework' &&
       meta.framework !== undefined &&
@@ -84,6 +92,16 @@ export function applicableEntries(bundle: ContextBundle, retriever: Retriever): 
     .filter((x) => x.r < 99)
     .sort((x, y) => x.r - y.r || (x.e.id < y.e.id ? -1 : 1))
     .map((x) => x.e);
+}
+
+const WORKLOAD_CLASS_PREFIX = 'workload-class:';
+
+/** Entries that describe the service itself (its stack or its workload class), not general patterns. */
+function describesService(entry: KnowledgeEntry): boolean {
+  return (
+    entry.kind !== 'pattern' ||
+    entry.applies_to.patterns.some((p) => p.startsWith(WORKLOAD_CLASS_PREFIX))
+  );
 }
 
 function imageName(raw: string): string {
@@ -117,7 +135,7 @@ class FigureBook {
   /** Like get, but only from entries of the service's own stack (not patterns), else undefined. */
   stack(name: string): FoundFigure | undefined {
     for (const entry of this.entries) {
-      if (entry.kind === 'pattern') continue;
+      if (!describesService(entry)) continue;
       const figure = entry.figures[name];
       if (figure !== undefined) {
         this.used.add(entry.id);
@@ -225,7 +243,11 @@ export function predictOffline(
     memReason = `${n} ${hints.workers.server} worker processes: ${idle.value} MiB for the first and ${perWorker.value} MiB for each other one`;
     memSources = ['repo:Dockerfile', ...cite(idle), ...cite(perWorker)];
   } else {
-    const request = book.stack('memory_request') ?? book.get('memory_request');
+    const jvm = meta.language === 'java' || meta.language === 'kotlin';
+    const request =
+      (jvm ? book.stack('memory_request_jvm') : undefined) ??
+      book.stack('memory_request') ??
+      book.get('memory_request');
     memRequest = request.value * MIB;
     memLimit = memRequest * limitRatio.value;
     memLow = (request.low ?? request.value * 0.5) * MIB;

@@ -7,7 +7,7 @@
  * Most numbers are judged within their clause (the text between commas, semicolons, "and",
  * "with", "but", …), which is how people attach qualifiers: "2000 QPS peak, 300 average".
  */
-import type { AppProfile, LatencyTarget } from './schema.js';
+import type { AppProfile, LatencyTarget, WorkloadClass } from './schema.js';
 
 /** Longer input is cut: descriptions are capped at 2,000 characters at the edge anyway. */
 const MAX_INPUT = 20_000;
@@ -413,6 +413,44 @@ function extractStateful(text: string): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Workload classes, most specific first. Each needs an unambiguous phrase: "controller" alone is
+ * not enough (a Jenkins controller is a web application), it must be a Kubernetes one.
+ */
+const WORKLOAD_CLASS_PATTERNS: readonly { name: WorkloadClass; pattern: RegExp }[] = [
+  {
+    name: 'kubernetes-controller',
+    pattern:
+      /\b(?:kubernetes|k8s)\b[^.]*\b(?:operator|controller|reconcil\w*)\b|\b(?:operator|controller)\b[^.]*\b(?:custom resources?|CRDs?|reconcil\w*|controller-runtime|kube-rs|client-go)\b|\badmission (?:webhook|controller)s?\b/i,
+  },
+  {
+    name: 'node-agent',
+    pattern:
+      /\bon every node\b|\bper[- ]node\b|\bdaemonset\b|\bnode agent\b|\blog (?:collector|shipper|forwarder)\b/i,
+  },
+  { name: 'metrics-exporter', pattern: /\bexporter\b|\bexposes? prometheus metrics\b/i },
+  {
+    name: 'periodic-job',
+    pattern:
+      /\bperiodically\b|\bcron(?:job)?\b|\bjanitor\b|\bclean[- ]?up job\b|\bbackground process\b/i,
+  },
+  {
+    name: 'stream-processor',
+    pattern:
+      /\b(?:data )?processing pipeline\b|\bstream processing\b|\bstream processor\b|\bingests? events\b/i,
+  },
+  { name: 'control-plane', pattern: /\bcontrol plane\b/i },
+  {
+    name: 'web-ui-server',
+    pattern:
+      /\buser interface\b|\bweb ui\b|\bdashboards?\b[^.]*\bserver\b|\bserver\b[^.]*\bdashboards?\b/i,
+  },
+];
+
+function extractWorkloadClass(text: string): WorkloadClass | undefined {
+  return WORKLOAD_CLASS_PATTERNS.find(({ pattern }) => pattern.test(text))?.name;
+}
+
 const AFFINITY =
   /\bsticky[- ]sessions?\b|\bsession[- ](?:affinity|stickiness)\b|\bsticky routing\b|\bclient[- ]?ip affinity\b/i;
 const NO_AFFINITY =
@@ -742,6 +780,7 @@ export function parseDescription(text: string): AppProfile {
     gdpr: GDPR.test(source) ? true : undefined,
     geoRedundant: extractGeoRedundant(source),
     externalDependencies: extractExternalDependencies(source),
+    workloadClass: extractWorkloadClass(source),
     contradictions:
       STATEFUL.test(source) && STATELESS.test(source)
         ? ['stateless-and-stateful' as const]

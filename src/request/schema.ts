@@ -63,6 +63,18 @@ export const ProvisionRequest = z
   .strict();
 export type ProvisionRequest = z.infer<typeof ProvisionRequest>;
 
+/** Kinds of workload whose footprint differs sharply from a typical web API (knowledge `workload-class:<name>`). */
+export const WORKLOAD_CLASSES = [
+  'kubernetes-controller',
+  'node-agent',
+  'metrics-exporter',
+  'periodic-job',
+  'stream-processor',
+  'control-plane',
+  'web-ui-server',
+] as const;
+export type WorkloadClass = (typeof WORKLOAD_CLASSES)[number];
+
 export const CRITICALITY_TIERS = ['critical', 'high', 'normal', 'low'] as const;
 export const CONSISTENCY = ['strong', 'eventual'] as const;
 
@@ -107,6 +119,8 @@ export const AppProfile = z
     geoRedundant: z.boolean().optional(),
     /** Third-party or external APIs the description says the workload calls. */
     externalDependencies: z.array(z.string()).optional(),
+    /** What kind of workload the description says this is, when it says so clearly. */
+    workloadClass: z.enum(WORKLOAD_CLASSES).optional(),
     /** Statements that pull against each other, for the report to flag (e.g. "stateless-and-stateful"). */
     contradictions: z.array(z.enum(['stateless-and-stateful'])).optional(),
   })

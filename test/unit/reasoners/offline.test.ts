@@ -129,6 +129,56 @@ describe('reasoners/offline', () => {
     ).toBe(false);
   });
 
+  it('uses the figures of the workload class before the runtime’s, and ignores other classes', () => {
+    const classEntry = (name: string, cpu: number, memory: number) => ({
+      id: `pattern-class-${name}`,
+      title: name,
+      kind: 'pattern' as const,
+      applies_to: {
+        languages: [],
+        frameworks: [],
+        images: [],
+        patterns: [`workload-class:${name}`],
+      },
+      figures: {
+        cpu_request: { value: cpu, unit: 'millicores' as const },
+        memory_request: { value: memory, unit: 'mebibytes' as const },
+        memory_request_jvm: { value: 256, unit: 'mebibytes' as const },
+      },
+      sources: ENTRIES[0]!.sources,
+      body: name,
+    });
+    const entries = [
+      ...ENTRIES,
+      classEntry('kubernetes-controller', 20, 64),
+      classEntry('web-ui-server', 900, 2048),
+    ];
+    const go = bundle({
+      metadata: { language: 'go', framework: 'gin', workload_class: 'kubernetes-controller' },
+    });
+    const java = bundle({
+      metadata: { language: 'java', workload_class: 'kubernetes-controller' },
+    });
+    const plain = bundle({ metadata: { language: 'go', framework: 'gin' } });
+
+    const [a, b, c] = [go, java, plain].map((x) =>
+      predictOffline(x, applicableEntries(x, fakeRetriever(entries)), 'kubernetes'),
+    );
+
+    expect([a!.resources.cpuRequest.target, a!.resources.memoryRequest.target]).toEqual([
+      20,
+      64 * MIB,
+    ]);
+    expect(b!.resources.memoryRequest.target).toBe(256 * MIB);
+    expect([c!.resources.cpuRequest.target, c!.resources.memoryRequest.target]).toEqual([
+      100,
+      64 * MIB,
+    ]);
+    expect(a!.reasoning.find((s) => s.field === 'cpu.request')!.sources).toContain(
+      'knowledge:pattern-class-kubernetes-controller',
+    );
+  });
+
   it('sizes the storage the description asks for, with headroom', () => {
     const b = bundle({
       metadata: { language: 'go', framework: 'gin', stateful: true, storage_bytes: 50 * 2 ** 30 },

@@ -198,7 +198,7 @@ describe('request/parse-description', () => {
       ['gRPC services', { frameworks: ['grpc'] }],
       // workload shape and special requirements
       ['nightly batch jobs', { batch: true }],
-      ['a cron job every hour', { batch: true }],
+      ['a cron job every hour', { batch: true, workloadClass: 'periodic-job' }],
       ['ETL pipeline', { batch: true }],
       ['spiky traffic', { spiky: true }],
       ['bursty load', { spiky: true }],
@@ -309,5 +309,21 @@ describe('request/parse-description contradictions', () => {
     ['Stateful queue with a persistent volume', undefined],
   ])('%s', (text, expected) => {
     expect(parseDescription(text).contradictions).toEqual(expected);
+  });
+});
+
+describe('request/parse-description workload classes', () => {
+  it.each([
+    ['A Kubernetes operator that reconciles Database custom resources', 'kubernetes-controller'],
+    ['Admission webhook that validates every API request', 'kubernetes-controller'],
+    ['The Jenkins controller: an automation server with a web UI', 'web-ui-server'],
+    ['Prometheus exporter for our PostgreSQL database', 'metrics-exporter'],
+    ['Log collector run on every node of the cluster', 'node-agent'],
+    ['A background process that periodically deletes old preview environments', 'periodic-job'],
+    ['Data processing pipeline that ingests events from Beats', 'stream-processor'],
+    ['Service mesh control plane that pushes configuration to proxies', 'control-plane'],
+    ['Order API for the shop, 500 req/s peak', undefined],
+  ])('%s → %s', (text, expected) => {
+    expect(parseDescription(text).workloadClass).toBe(expected);
   });
 });
