@@ -2,6 +2,7 @@
  * Agent 1, Data & Context: turns RepoFacts + AppProfile into one ContextBundle per service —
  * the input standard of SPEC §3 plus the repository's hints and the retrieved knowledge.
  */
+import { shortImageName as imageName } from '../repo/image-ref.js';
 import type { AppProfile } from '../request/schema.js';
 import type { Environment } from '../request/schema.js';
 import type { Passage, RetrievalQuery, Retriever } from '../rag/schema.js';
@@ -203,15 +204,6 @@ export function defaultQueries(service: ServiceFacts, hints: ServiceHints): Retr
     },
   ];
   return queries;
-}
-
-/** "docker.io/library/postgres:16" → "postgres"; "bitnami/redis:7" → "redis". */
-function imageName(raw: string): string {
-  const noDigest = raw.split('@')[0] ?? raw;
-  const lastSlash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  const withoutTag = colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
-  return (withoutTag.split('/').pop() ?? withoutTag).toLowerCase();
 }
 
 function summaryOf(service: ServiceFacts, metadata: AppMetadata): string {

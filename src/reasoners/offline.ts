@@ -3,6 +3,7 @@
  * from a knowledge figure (named with its entry), a repository hint, or the description, and the
  * reasoning says which. It never looks at a service's name to pick a number.
  */
+import { shortImageName as imageName } from '../repo/image-ref.js';
 import type { ContextBundle, DraftPlan, Estimate, ReasoningStep } from '../agents/schema.js';
 import type { Figure, KnowledgeEntry, Retriever } from '../rag/schema.js';
 import { bytes, cpuQuantityFromMillicores, memoryQuantityFromBytes, millicores } from '../units.js';
@@ -102,14 +103,6 @@ function describesService(entry: KnowledgeEntry): boolean {
     entry.kind !== 'pattern' ||
     entry.applies_to.patterns.some((p) => p.startsWith(WORKLOAD_CLASS_PREFIX))
   );
-}
-
-function imageName(raw: string): string {
-  const noDigest = raw.split('@')[0] ?? raw;
-  const lastSlash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  const withoutTag = colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
-  return (withoutTag.split('/').pop() ?? withoutTag).toLowerCase();
 }
 
 class FigureBook {

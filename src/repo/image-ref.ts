@@ -62,6 +62,12 @@ export function parseImageRef(raw: string): ImageRef {
   };
 }
 
+/** The image's own name, lower-cased, without registry, path or tag: "docker.io/bitnami/redis:7" → "redis". */
+export function shortImageName(raw: string): string {
+  const name = parseImageRef(raw).name;
+  return (name.split('/').pop() ?? name).toLowerCase();
+}
+
 /** The repository exactly as written, without tag or digest (kustomize `images:` rules name it so). */
 export function repositoryAsWritten(ref: ImageRef): string {
   let end = ref.raw.length;

@@ -3,6 +3,7 @@ import {
   parseImageRef,
   repositoryAsWritten,
   runtimeFromImage,
+  shortImageName,
 } from '../../../src/repo/image-ref.js';
 import { ImageRef } from '../../../src/repo/schema.js';
 
@@ -128,5 +129,16 @@ describe('repo/image-ref repository names', () => {
 
     expect(repositoryAsWritten(ref)).toBe(written);
     expect(canonicalRepository(ref)).toBe(canonical);
+  });
+});
+
+describe('repo/image-ref shortImageName', () => {
+  it.each([
+    ['docker.io/bitnami/redis:7.2', 'redis'],
+    ['postgres:16@sha256:abc', 'postgres'],
+    ['mcr.microsoft.com/dotnet/aspnet:8.0', 'aspnet'],
+    ['GHCR.io/Acme/Orders', 'orders'],
+  ])('%s → %s', (raw, expected) => {
+    expect(shortImageName(raw)).toBe(expected);
   });
 });
