@@ -285,13 +285,21 @@ export function predictOffline(
   const { tier, why: tierWhy } = tierOf(bundle);
   const minFigure = book.get(`min_replicas_${tier}`);
   const minReplicas = Math.max(1, Math.round(minFigure.value));
-  let cpuRequest = cpuDefault.value;
+  // With no load stated, reserve what a lightly used replica needs (the lower, steady-state end of
+  // the stack's range); the autoscaler, sized for the same utilisation, adds replicas under load.
+  const lightLoad =
+    meta.expected_qps === undefined &&
+    cpuDefault.low !== undefined &&
+    cpuDefault.from !== 'default';
+  let cpuRequest = lightLoad ? Math.sqrt(cpuDefault.value * cpuDefault.low!) : cpuDefault.value;
   let cpuLow = cpuDefault.low ?? cpuDefault.value * 0.5;
   let cpuHigh = cpuDefault.high ?? cpuDefault.value * 4;
   let cpuReason =
     cpuDefault.from === 'default'
       ? 'A conservative default CPU request'
-      : 'Typical CPU for one replica of this stack';
+      : lightLoad
+        ? `No load figure was given: between the stack's typical (${cpuText(cpuDefault.value)}) and light-load (${cpuText(cpuDefault.low!)}) CPU`
+        : 'Typical CPU for one replica of this stack';
   const cpuSources = cite(cpuDefault);
   if (hints.workers?.processes !== undefined) {
     const perCore = book.stack('workers_per_core');

@@ -171,7 +171,7 @@ describe('reasoners/offline', () => {
     ]);
     expect(b!.resources.memoryRequest.target).toBe(256 * MIB);
     expect([c!.resources.cpuRequest.target, c!.resources.memoryRequest.target]).toEqual([
-      100,
+      80,
       64 * MIB,
     ]);
     expect(a!.reasoning.find((s) => s.field === 'cpu.request')!.sources).toContain(
@@ -241,6 +241,20 @@ describe('reasoners/offline', () => {
     expect(plan.reasoning.find((s) => s.field === 'cpu.request')!.sources).toContain(
       'repo:deploy/app.yaml',
     );
+  });
+
+  it('reserves light-load CPU when no load is stated, the typical figure when it is', () => {
+    const quiet = predict(bundle({ metadata: { language: 'go', framework: 'gin' } }));
+    const busy = predict(
+      bundle({ metadata: { language: 'go', framework: 'gin', expected_qps: 100 } }),
+    );
+
+    // Gin's figure is 100m typical, 50m light: √(100 × 50) ≈ 71m, rounded up to 80m.
+    expect(quiet.resources.cpuRequest.target).toBe(80);
+    expect(quiet.reasoning.find((s) => s.field === 'cpu.request')!.reason).toContain(
+      'No load figure',
+    );
+    expect(busy.resources.cpuRequest.target).toBe(100);
   });
 
   it('sets no CPU limit when the policy pattern says so, and says why', () => {
