@@ -12,6 +12,7 @@
  *
  * Pure: text in, text out. It owns no file system access; `readFile` is given.
  */
+import { bytesFromComposeMemory } from '../repo/compose.js';
 import { posix } from 'node:path';
 import {
   Document,
@@ -209,9 +210,6 @@ const KUBERNETES_QUANTITIES: QuantityFormat = {
   },
 };
 
-const COMPOSE_MEMORY = /^(?<num>\d+(?:\.\d+)?)\s*(?<unit>[bkmg]?)b?$/i;
-const COMPOSE_POWERS: Record<string, number> = { '': 0, b: 0, k: 1, m: 2, g: 3 };
-
 /** Compose writes CPUs as a decimal string ("0.50") and memory in binary units ("512M" = 512 MiB). */
 const COMPOSE_QUANTITIES: QuantityFormat = {
   text: (resource, amount) => {
@@ -226,12 +224,8 @@ const COMPOSE_QUANTITIES: QuantityFormat = {
         ? Math.round(cores * 1000)
         : undefined;
     }
-    if (typeof written === 'number') return written;
-    if (typeof written !== 'string') return undefined;
-    const match = COMPOSE_MEMORY.exec(written.trim());
-    if (!match?.groups) return undefined;
-    const power = COMPOSE_POWERS[(match.groups.unit ?? '').toLowerCase()] ?? 0;
-    return Math.round(Number(match.groups.num) * 1024 ** power);
+    // The same reading of compose sizes as the analysis uses.
+    return bytesFromComposeMemory(written);
   },
 };
 
