@@ -3,6 +3,7 @@
  * the input standard of SPEC §3 plus the repository's hints and the retrieved knowledge.
  */
 import { shortImageName as imageName } from '../repo/image-ref.js';
+import { runsAsWorker } from '../repo/service-kind.js';
 import type { AppProfile } from '../request/schema.js';
 import type { Environment } from '../request/schema.js';
 import type { Passage, RetrievalQuery, Retriever } from '../rag/schema.js';
@@ -59,28 +60,15 @@ export function hintsFor(service: ServiceFacts, facts: RepoFacts): ServiceHints 
   );
   const container =
     existing?.containers.find((c) => c.name === service.name) ?? existing?.containers[0];
-  const command = [...(d?.entrypoint ?? []), ...(d?.cmd ?? [])].join(' ').toLowerCase();
-  const worker =
-    ports.length === 0 &&
-    service.stack.frameworks.some(
-      (f) => f.kind === 'worker' && command.split(/[\s/]+/).includes(f.name),
-    );
+  // The Dockerfile's resource hints, minus where they were found (the report quotes the facts).
+  const { sources: _sources, ...resourceHints } = d?.hints ?? { sources: [] };
   return {
     ports: [...new Set(ports)],
     ...(d?.healthcheck?.command === undefined || d.healthcheck.disabled
       ? {}
       : { healthcheck: d.healthcheck.command }),
     ...(d?.finalImage === undefined ? {} : { finalImage: d.finalImage.raw }),
-    ...(d?.hints.jvmMaxHeapBytes === undefined ? {} : { jvmMaxHeapBytes: d.hints.jvmMaxHeapBytes }),
-    ...(d?.hints.jvmMaxRamPercentage === undefined
-      ? {}
-      : { jvmMaxRamPercentage: d.hints.jvmMaxRamPercentage }),
-    ...(d?.hints.nodeMaxOldSpaceBytes === undefined
-      ? {}
-      : { nodeMaxOldSpaceBytes: d.hints.nodeMaxOldSpaceBytes }),
-    ...(d?.hints.goMemLimitBytes === undefined ? {} : { goMemLimitBytes: d.hints.goMemLimitBytes }),
-    ...(d?.hints.gomaxprocs === undefined ? {} : { gomaxprocs: d.hints.gomaxprocs }),
-    ...(d?.hints.workers === undefined ? {} : { workers: d.hints.workers }),
+    ...resourceHints,
     ...(existing === undefined || container === undefined
       ? {}
       : {
@@ -97,7 +85,7 @@ export function hintsFor(service: ServiceFacts, facts: RepoFacts): ServiceHints 
         }),
     dataStores: [...new Set(service.dependencies.map((x) => x.kind))],
     endpoints: service.endpoints.length,
-    worker,
+    worker: runsAsWorker(d, service.stack),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Passage } from '../rag/schema.js';
+import { CpuMemory, ResourceHints } from '../repo/schema.js';
 import { WORKLOAD_CLASSES } from '../request/schema.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -93,29 +94,17 @@ export type InputStandard = z.infer<typeof InputStandard>;
 export const RETRIEVAL_PATHS = ['knowledge', 'metrics'] as const;
 
 /** Facts from the repository the prediction needs, in product units (millicores, bytes). */
-export const ServiceHints = z.object({
+export const ServiceHints = ResourceHints.omit({ sources: true }).extend({
   ports: z.array(z.number().int()).default([]),
   healthcheck: z.string().optional(),
   finalImage: z.string().optional(),
-  jvmMaxHeapBytes: z.number().optional(),
-  jvmMaxRamPercentage: z.number().optional(),
-  nodeMaxOldSpaceBytes: z.number().optional(),
-  goMemLimitBytes: z.number().optional(),
-  gomaxprocs: z.number().optional(),
-  workers: z
-    .object({
-      server: z.string(),
-      processes: z.number().optional(),
-      threads: z.number().optional(),
-    })
-    .optional(),
   /** Resources the repository already sets (first matching deployment). */
   existing: z
     .object({
       file: z.string(),
       replicas: z.number().int().optional(),
-      requests: z.object({ cpu: z.number().optional(), memory: z.number().optional() }).optional(),
-      limits: z.object({ cpu: z.number().optional(), memory: z.number().optional() }).optional(),
+      requests: CpuMemory.optional(),
+      limits: CpuMemory.optional(),
     })
     .optional(),
   dataStores: z.array(z.string()).default([]),

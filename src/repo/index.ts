@@ -8,6 +8,7 @@ import { readComposeFiles } from './compose.js';
 import { findDependencies } from './dependencies.js';
 import { parseDockerfile } from './dockerfile.js';
 import { findEndpoints } from './endpoints.js';
+import { runsAsWorker } from './service-kind.js';
 import { dnsLabel, findServices, type ServiceLocation } from './find-services.js';
 import { deploymentsFromCompose, matchDeployments, readDeployments } from './manifests.js';
 import { RepoFacts, type Note, type ServiceFacts } from './schema.js';
@@ -157,20 +158,6 @@ function analyzeService(
     endpoints,
     dependencies,
   };
-}
-
-/** Started as a queue worker (celery, sidekiq, …) with no port exposed. */
-function runsAsWorker(
-  dockerfile: ServiceFacts['dockerfile'],
-  stack: ServiceFacts['stack'],
-): boolean {
-  if (dockerfile === undefined || dockerfile.expose.length > 0) return false;
-  const command = [...(dockerfile.entrypoint ?? []), ...(dockerfile.cmd ?? [])]
-    .join(' ')
-    .toLowerCase();
-  return stack.frameworks.some(
-    (f) => f.kind === 'worker' && command.split(/[\s/]+/).includes(f.name),
-  );
 }
 
 /** Real Dockerfiles are a few KiB; parsing cost grows steeply, so a hostile one must not stall a job. */
