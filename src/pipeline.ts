@@ -151,10 +151,8 @@ function renderPlan(
   const rendered = renderKubernetes({
     plan,
     hints: bundle.hints,
-    environment: bundle.input.deployment_context.environment,
-    ...((request.namespace ?? config.defaults.namespace)
-      ? { namespace: request.namespace ?? config.defaults.namespace }
-      : {}),
+    environment,
+    ...(namespace === undefined ? {} : { namespace }),
   });
   notes.push(...rendered.warnings);
   const dir = outputDir(config, plan.service.name, environment, namespace);
