@@ -264,7 +264,11 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
               rendered.files.map((f) => ({ path: f.path, kind: f.kind })),
             ),
           );
-          reportServices.push({ plan, artifacts: rendered.artifacts });
+          reportServices.push({
+            plan,
+            artifacts: rendered.artifacts,
+            renderNotes: rendered.notes,
+          });
         }
       });
       if (source.facts.services.length === 0) {

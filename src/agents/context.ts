@@ -68,6 +68,7 @@ export function hintsFor(service: ServiceFacts, facts: RepoFacts): ServiceHints 
       ? {}
       : { healthcheck: d.healthcheck.command }),
     ...(d?.finalImage === undefined ? {} : { finalImage: d.finalImage.raw }),
+    ...(d?.user === undefined ? {} : { user: d.user }),
     ...resourceHints,
     ...(existing === undefined || container === undefined
       ? {}

@@ -98,6 +98,8 @@ export const ServiceHints = ResourceHints.omit({ sources: true }).extend({
   ports: z.array(z.number().int()).default([]),
   healthcheck: z.string().optional(),
   finalImage: z.string().optional(),
+  /** The Dockerfile's final USER, as written ("1000", "1000:1000", "node"). */
+  user: z.string().optional(),
   /** Resources the repository already sets (first matching deployment). */
   existing: z
     .object({

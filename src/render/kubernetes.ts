@@ -84,6 +84,36 @@ const MAX_LABEL = 63;
 const MAX_STATEFULSET_NAME = 52;
 /** Numeric so the kubelet can verify runAsNonRoot even when the image's USER is a name or root. */
 const RUN_AS_USER = 10001;
+
+/** UIDs that well-known base images give their named non-root users. */
+const KNOWN_IMAGE_USERS: Readonly<Record<string, number>> = {
+  node: 1000, // the official node images
+  nobody: 65534,
+  nonroot: 65532, // distroless and Chainguard images
+};
+
+/**
+ * The UID/GID to run as: the image's own non-root USER when it can be known, so files the image
+ * owns stay readable; otherwise a high numeric UID the kubelet can check against runAsNonRoot.
+ */
+export function runAsIdentity(user: string | undefined): { uid: number; gid: number; why: string } {
+  const fallback = {
+    uid: RUN_AS_USER,
+    gid: RUN_AS_USER,
+    why: `UID ${RUN_AS_USER} is numeric so the kubelet can enforce runAsNonRoot${user === undefined ? ' (the Dockerfile sets no USER)' : ` (the image's USER ${user} is root or has no known UID; check UID ${RUN_AS_USER} can read the app's files)`}`,
+  };
+  if (user === undefined) return fallback;
+  const [name = '', group] = user.trim().split(':');
+  const uid = /^\d+$/.test(name) ? Number(name) : KNOWN_IMAGE_USERS[name];
+  if (uid === undefined || uid === 0) return fallback;
+  const gid = group !== undefined && /^\d+$/.test(group) ? Number(group) : uid;
+  if (gid === 0) return fallback;
+  return {
+    uid,
+    gid,
+    why: `UID ${uid} is the image's own USER (${user}), numeric so the kubelet can enforce runAsNonRoot`,
+  };
+}
 const DATA_VOLUME = 'data';
 /** Rounding slack (in steps) so 250.0000001 millicores of float noise does not become 260m. */
 const EPSILON = 1e-6;
@@ -334,13 +364,14 @@ function podTemplate(input: RenderInput, ports: number[], isWorker: boolean): Po
   });
   container.volumeMounts = mounts;
 
+  const identity = runAsIdentity(input.hints.user);
   const podSpec: Record<string, unknown> = {
     automountServiceAccountToken: false,
     securityContext: {
       runAsNonRoot: true,
-      runAsUser: RUN_AS_USER,
-      runAsGroup: RUN_AS_USER,
-      fsGroup: RUN_AS_USER,
+      runAsUser: identity.uid,
+      runAsGroup: identity.gid,
+      fsGroup: identity.gid,
       seccompProfile: { type: 'RuntimeDefault' },
     },
     containers: [container],
@@ -353,7 +384,7 @@ function podTemplate(input: RenderInput, ports: number[], isWorker: boolean): Po
     },
     {
       path: ['spec', 'securityContext'],
-      text: `UID ${RUN_AS_USER} is numeric so the kubelet can enforce runAsNonRoot even when the image's USER is a name or root; fsGroup makes mounted volumes writable for it`,
+      text: `${identity.why}; fsGroup makes mounted volumes writable for it`,
     },
   );
 

@@ -13,6 +13,8 @@ export interface ReportService {
     language: 'yaml' | 'diff' | 'hcl';
     content: string;
   }[];
+  /** What rendering found for a person to fix (placeholder image, privileged port, …). */
+  renderNotes?: string[];
 }
 
 export interface ReportInput {
@@ -44,8 +46,9 @@ function sourceLinks(sources: readonly string[], links: ReadonlyMap<string, stri
     .join(', ');
 }
 
-function checklist(plan: FinalPlan): string[] {
-  const checks: string[] = [];
+function checklist(plan: FinalPlan, renderNotes: readonly string[]): string[] {
+  // Rendering's own findings come first: each names something to change before applying.
+  const checks: string[] = [...renderNotes];
   if (plan.confidence < 0.5)
     checks.push('Confidence is low: compare with what the service uses today before merging.');
   if (
@@ -57,7 +60,8 @@ function checklist(plan: FinalPlan): string[] {
     checks.push('No CPU limit is set on purpose; confirm your cluster policy allows that.');
   if (plan.workload === 'StatefulSet')
     checks.push('Stateful: check the storage class and backup of the volume.');
-  checks.push('Replace the image reference if it is a placeholder.');
+  if (!renderNotes.some((n) => n.includes('placeholder')))
+    checks.push('Check that the image reference is the one your CI pushes.');
   return checks;
 }
 
@@ -88,7 +92,7 @@ export function renderReport(input: ReportInput): string {
   }
   out.push('');
 
-  for (const { plan, artifacts } of input.services) {
+  for (const { plan, artifacts, renderNotes = [] } of input.services) {
     out.push(`## ${plan.service.name} (\`${plan.service.path}\`)`, '');
     out.push(
       `${plan.workload}, target ${plan.target}, confidence ${plan.confidence.toFixed(2)}, about $${plan.cost.monthly.toFixed(2)} a month` +
@@ -123,7 +127,7 @@ export function renderReport(input: ReportInput): string {
       out.push('**Validation errors**', '', ...plan.validation.errors.map((e) => `- ${e}`), '');
     if (plan.warnings.length > 0)
       out.push('**Warnings**', '', ...plan.warnings.map((w) => `- ${w}`), '');
-    out.push('**What to check**', '', ...checklist(plan).map((c) => `- [ ] ${c}`), '');
+    out.push('**What to check**', '', ...checklist(plan, renderNotes).map((c) => `- [ ] ${c}`), '');
     if (plan.trace.length > 0) {
       out.push('<details><summary>Refinement trace</summary>', '');
       for (const t of plan.trace) {

@@ -7,6 +7,7 @@ import {
   reasonComment,
   renderKubernetes,
   renderKustomization,
+  runAsIdentity,
   storageQuantity,
   validateKubernetesObject,
 } from '../../../src/render/kubernetes.js';
@@ -843,5 +844,35 @@ describe('render/kubernetes', () => {
       expect(parseYaml(file.content).resources).toEqual(resources);
       expect(file.content.startsWith('# rendered by ai-provision')).toBe(true);
     });
+  });
+
+  describe('the identity the pod runs as', () => {
+    it.each([
+      ['1000', 1000, 1000],
+      ['1001:2000', 1001, 2000],
+      ['node', 1000, 1000],
+      ['nonroot', 65532, 65532],
+      ['nobody', 65534, 65534],
+    ])('keeps the image USER %s as UID %d / GID %d', (user, uid, gid) => {
+      const { objects } = render({ hints: hints({ user }) });
+      const pod = (objects[0] as { spec: { template: { spec: { securityContext: object } } } }).spec
+        .template.spec.securityContext;
+      expect(pod).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: gid,
+        fsGroup: gid,
+      });
+    });
+
+    it.each([undefined, 'root', '0', '0:0', '1000:0', 'appuser'])(
+      'falls back to UID 10001 for USER %s and says why',
+      (user) => {
+        const identity = runAsIdentity(user);
+        expect([identity.uid, identity.gid]).toEqual([10001, 10001]);
+        expect(identity.why).toContain('10001');
+        if (user !== undefined) expect(identity.why).toContain(user);
+      },
+    );
   });
 });
