@@ -69,6 +69,11 @@ export const KnowledgeEntry = z
         images: z.array(z.string()).default([]),
         /** Pattern names (replicas-per-tier, hpa-target, pdb, cpu-limit-policy, …). */
         patterns: z.array(z.string()).default([]),
+        /**
+         * Process servers whose model the entry describes (gunicorn, uvicorn, puma, …), as the
+         * Dockerfile analysis names them; among runtime entries of one language, a match wins.
+         */
+        servers: z.array(z.string()).default([]),
       })
       .strict(),
     figures: z.record(z.string().regex(FIGURE_NAME), Figure).default({}),

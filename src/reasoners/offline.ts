@@ -56,6 +56,7 @@ export function applicableEntries(bundle: ContextBundle, retriever: Retriever): 
   const image =
     bundle.hints.finalImage === undefined ? undefined : imageName(bundle.hints.finalImage);
   const passageIds = new Set(bundle.retrieval.passages.map((p) => p.entryId));
+  const server = processServer(bundle);
   const all = retriever.entries();
   const workloadClass =
     meta.workload_class === undefined
@@ -81,7 +82,7 @@ export function applicableEntries(bundle: ContextBundle, retriever: Retriever): 
     )
       return 1;
     if (e.kind === 'runtime' && meta.language !== undefined && a.languages.includes(meta.language))
-      return 2;
+      return server !== undefined && a.servers.includes(server) ? 1.9 : 2;
     if (e.kind === 'runtime' && image !== undefined && a.images.includes(image)) return 2;
     // A known image's own figures (Kafka's heap, Postgres's memory) beat its runtime's.
     if (e.kind === 'image' && image !== undefined && a.images.includes(image)) return 1.5;
@@ -96,6 +97,21 @@ export function applicableEntries(bundle: ContextBundle, retriever: Retriever): 
 }
 
 const WORKLOAD_CLASS_PREFIX = 'workload-class:';
+
+/** Frameworks built on an event loop: without a named server they run under an ASGI server. */
+const ASYNC_FRAMEWORKS = new Set(['fastapi', 'starlette', 'aiohttp', 'quart', 'litestar', 'sanic']);
+
+/**
+ * The process server the service runs under: named in the Dockerfile, else the usual one for its
+ * framework (which picks between runtime models of one language, e.g. Python WSGI vs ASGI).
+ */
+function processServer(bundle: ContextBundle): string | undefined {
+  const named = bundle.hints.workers?.server;
+  if (named !== undefined) return named;
+  const framework = bundle.input.app_metadata.framework;
+  if (bundle.input.app_metadata.language !== 'python' || framework === undefined) return undefined;
+  return ASYNC_FRAMEWORKS.has(framework) ? 'uvicorn' : 'gunicorn';
+}
 
 /** Entries that describe the service itself (its stack or its workload class), not general patterns. */
 function describesService(entry: KnowledgeEntry): boolean {
@@ -206,6 +222,8 @@ export function predictOffline(
   let memReason: string;
   let memSources: string[];
   const heapFraction = book.stack('heap_fraction') ?? book.get('heap_fraction');
+  // A class entry may carry JVM variants: class loading, JIT and the heap need more than Go does.
+  const jvm = meta.language === 'java' || meta.language === 'kotlin';
   const heap =
     hints.jvmMaxHeapBytes !== undefined
       ? { bytes: hints.jvmMaxHeapBytes, what: '-Xmx' }
@@ -236,7 +254,6 @@ export function predictOffline(
     memReason = `${n} ${hints.workers.server} worker processes: ${idle.value} MiB for the first and ${perWorker.value} MiB for each other one`;
     memSources = ['repo:Dockerfile', ...cite(idle), ...cite(perWorker)];
   } else {
-    const jvm = meta.language === 'java' || meta.language === 'kotlin';
     const request =
       (jvm ? book.stack('memory_request_jvm') : undefined) ??
       book.stack('memory_request') ??
@@ -281,7 +298,10 @@ export function predictOffline(
   });
 
   // --- CPU and replicas are designed together with the autoscaler.
-  const cpuDefault = book.stack('cpu_request') ?? book.get('cpu_request');
+  const cpuDefault =
+    (jvm ? book.stack('cpu_request_jvm') : undefined) ??
+    book.stack('cpu_request') ??
+    book.get('cpu_request');
   const { tier, why: tierWhy } = tierOf(bundle);
   const minFigure = book.get(`min_replicas_${tier}`);
   const minReplicas = Math.max(1, Math.round(minFigure.value));

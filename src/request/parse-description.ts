@@ -428,7 +428,8 @@ const WORKLOAD_CLASS_PATTERNS: readonly { name: WorkloadClass; pattern: RegExp }
     pattern:
       /\bon every node\b|\bper[- ]node\b|\bdaemonset\b|\bnode agent\b|\blog (?:collector|shipper|forwarder)\b/i,
   },
-  { name: 'metrics-exporter', pattern: /\bexporter\b|\bexposes? prometheus metrics\b/i },
+  // Only a process whose purpose is metrics: most services also expose /metrics on the side.
+  { name: 'metrics-exporter', pattern: /\bexporter\b/i },
   {
     name: 'periodic-job',
     pattern:

@@ -14,6 +14,7 @@ export const ENTRIES: KnowledgeEntry[] = [
       frameworks: [],
       images: ['eclipse-temurin'],
       patterns: [],
+      servers: [],
     },
     figures: {
       memory_request: { value: 768, low: 512, high: 2048, unit: 'mebibytes' },
@@ -29,7 +30,13 @@ export const ENTRIES: KnowledgeEntry[] = [
     id: 'runtime-python-wsgi',
     title: 'Python WSGI',
     kind: 'runtime',
-    applies_to: { languages: ['python'], frameworks: [], images: ['python'], patterns: [] },
+    applies_to: {
+      languages: ['python'],
+      frameworks: [],
+      images: ['python'],
+      patterns: [],
+      servers: [],
+    },
     figures: {
       idle_memory: { value: 80, low: 60, high: 150, unit: 'mebibytes' },
       memory_per_worker: { value: 60, low: 40, high: 120, unit: 'mebibytes' },
@@ -46,7 +53,7 @@ export const ENTRIES: KnowledgeEntry[] = [
     id: 'framework-gin',
     title: 'Gin',
     kind: 'framework',
-    applies_to: { languages: ['go'], frameworks: ['gin'], images: [], patterns: [] },
+    applies_to: { languages: ['go'], frameworks: ['gin'], images: [], patterns: [], servers: [] },
     figures: {
       cpu_request: { value: 100, low: 50, high: 1000, unit: 'millicores' },
       memory_request: { value: 64, low: 32, high: 256, unit: 'mebibytes' },
@@ -60,7 +67,7 @@ export const ENTRIES: KnowledgeEntry[] = [
     id: 'image-postgres',
     title: 'PostgreSQL',
     kind: 'image',
-    applies_to: { languages: [], frameworks: [], images: ['postgres'], patterns: [] },
+    applies_to: { languages: [], frameworks: [], images: ['postgres'], patterns: [], servers: [] },
     figures: {
       cpu_request: { value: 250, unit: 'millicores' },
       memory_request: { value: 256, unit: 'mebibytes' },
@@ -73,7 +80,13 @@ export const ENTRIES: KnowledgeEntry[] = [
     id: 'pattern-replicas-per-tier',
     title: 'Replicas per tier',
     kind: 'pattern',
-    applies_to: { languages: [], frameworks: [], images: [], patterns: ['replicas-per-tier'] },
+    applies_to: {
+      languages: [],
+      frameworks: [],
+      images: [],
+      patterns: ['replicas-per-tier'],
+      servers: [],
+    },
     figures: {
       min_replicas_critical: { value: 3, unit: 'count' },
       min_replicas_high: { value: 2, unit: 'count' },
@@ -88,7 +101,13 @@ export const ENTRIES: KnowledgeEntry[] = [
     id: 'pattern-hpa-target',
     title: 'HPA target',
     kind: 'pattern',
-    applies_to: { languages: [], frameworks: [], images: [], patterns: ['hpa-target'] },
+    applies_to: {
+      languages: [],
+      frameworks: [],
+      images: [],
+      patterns: ['hpa-target'],
+      servers: [],
+    },
     figures: {
       hpa_cpu_target_latency_sensitive: { value: 60, unit: 'percent' },
       hpa_cpu_target_default: { value: 70, unit: 'percent' },

@@ -31,7 +31,7 @@ function entry(body: string, id = 'sample'): KnowledgeEntry {
     id,
     title: 'Sample title',
     kind: 'runtime',
-    applies_to: { languages: ['go'], frameworks: [], images: [], patterns: [] },
+    applies_to: { languages: ['go'], frameworks: [], images: [], patterns: [], servers: [] },
     figures: {},
     sources: [{ title: 'Somewhere', url: 'https://example.org' }],
     body,

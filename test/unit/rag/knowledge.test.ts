@@ -58,6 +58,7 @@ describe('rag/knowledge', () => {
         frameworks: [],
         images: ['postgres'],
         patterns: [],
+        servers: [],
       });
       expect(postgres?.figures['shared_buffers_fraction']).toEqual({
         value: 0.25,

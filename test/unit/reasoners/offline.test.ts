@@ -139,11 +139,13 @@ describe('reasoners/offline', () => {
         frameworks: [],
         images: [],
         patterns: [`workload-class:${name}`],
+        servers: [],
       },
       figures: {
         cpu_request: { value: cpu, unit: 'millicores' as const },
         memory_request: { value: memory, unit: 'mebibytes' as const },
         memory_request_jvm: { value: 256, unit: 'mebibytes' as const },
+        cpu_request_jvm: { value: 300, unit: 'millicores' as const },
       },
       sources: ENTRIES[0]!.sources,
       body: name,
@@ -169,7 +171,10 @@ describe('reasoners/offline', () => {
       20,
       64 * MIB,
     ]);
-    expect(b!.resources.memoryRequest.target).toBe(256 * MIB);
+    expect([b!.resources.cpuRequest.target, b!.resources.memoryRequest.target]).toEqual([
+      300,
+      256 * MIB,
+    ]);
     expect([c!.resources.cpuRequest.target, c!.resources.memoryRequest.target]).toEqual([
       80,
       64 * MIB,
@@ -336,5 +341,42 @@ describe('reasoners/offline createOfflineReasoner', () => {
     }
 
     expect(tools).toEqual(['policy_check', 'validate', 'cost_estimate', 'finish']);
+  });
+
+  describe('choosing between runtime models of one language', () => {
+    const runtime = (id: string, servers: string[], perWorker: number) => ({
+      ...ENTRIES[1]!,
+      id,
+      applies_to: { ...ENTRIES[1]!.applies_to, servers },
+      figures: {
+        ...ENTRIES[1]!.figures,
+        memory_request: { value: perWorker, unit: 'mebibytes' as const },
+      },
+    });
+    // ids sort "asgi" before "wsgi": a choice by order alone would always take ASGI.
+    const entries = [
+      runtime('runtime-python-asgi', ['uvicorn'], 100),
+      runtime('runtime-python-wsgi', ['gunicorn'], 300),
+    ];
+    const chosen = (metadata: object, hints: object = {}): string =>
+      applicableEntries(bundle({ metadata, hints }), fakeRetriever(entries)).find(
+        (e) => e.kind === 'runtime',
+      )!.id;
+
+    it('follows the server the Dockerfile names', () => {
+      expect(
+        chosen({ language: 'python' }, { workers: { server: 'gunicorn', processes: 2 } }),
+      ).toBe('runtime-python-wsgi');
+      expect(
+        chosen({ language: 'python', framework: 'flask' }, { workers: { server: 'uvicorn' } }),
+      ).toBe('runtime-python-asgi');
+    });
+
+    it("follows the framework's usual server when none is named", () => {
+      expect(chosen({ language: 'python', framework: 'flask' })).toBe('runtime-python-wsgi');
+      expect(chosen({ language: 'python', framework: 'django' })).toBe('runtime-python-wsgi');
+      expect(chosen({ language: 'python', framework: 'fastapi' })).toBe('runtime-python-asgi');
+      expect(chosen({ language: 'python', framework: 'aiohttp' })).toBe('runtime-python-asgi');
+    });
   });
 });

@@ -323,6 +323,7 @@ describe('request/parse-description workload classes', () => {
     ['Data processing pipeline that ingests events from Beats', 'stream-processor'],
     ['Service mesh control plane that pushes configuration to proxies', 'control-plane'],
     ['Order API for the shop, 500 req/s peak', undefined],
+    ['A DNS server that answers cluster lookups and exposes Prometheus metrics', undefined],
   ])('%s → %s', (text, expected) => {
     expect(parseDescription(text).workloadClass).toBe(expected);
   });
