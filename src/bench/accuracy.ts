@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { done, failed, refused, type Outcome } from '../outcome.js';
 import { formatTable } from '../render/repo-table.js';
 import { Language } from '../repo/schema.js';
+import { parseDescription } from '../request/parse-description.js';
 import {
   bytes,
   bytesFromMemoryQuantity,
@@ -312,6 +313,59 @@ export const BITNAMI_PRESETS: Record<PresetName, QuantitySizing> = {
 
 export function baselineSizing(preset: PresetName): Sizing {
   return sizingFromQuantities(BITNAMI_PRESETS[preset]);
+}
+
+/** A development-set service as the leave-one-out reference sees it: its group and its truth. */
+export interface GroupedTruth {
+  /** The workload class the description names, else the language. */
+  group: string;
+  language: string;
+  truth: Sizing;
+}
+
+const PRIOR_STEPS = [0.5, Math.SQRT1_2, 1, Math.SQRT2, 2];
+
+/**
+ * The constant request pair that puts the most of `fitOn` within 2× on both CPU and memory (ties:
+ * the smaller total |log2| error). Candidates are the fitted services' own figures in half-doubling
+ * steps, so the fit is as good as a constant can be on them.
+ */
+export function bestConstantRequests(fitOn: readonly Sizing[]): Sizing {
+  const usable = fitOn.filter((t) => t.cpuRequest !== undefined && t.memoryRequest !== undefined);
+  let best: { hits: number; error: number; cpu: number; memory: number } | undefined;
+  for (const cpu of usable.flatMap((t) => PRIOR_STEPS.map((f) => t.cpuRequest! * f))) {
+    for (const memory of usable.flatMap((t) => PRIOR_STEPS.map((f) => t.memoryRequest! * f))) {
+      let hits = 0;
+      let error = 0;
+      for (const t of usable) {
+        const c = log2Ratio(cpu, t.cpuRequest!);
+        const m = log2Ratio(memory, t.memoryRequest!);
+        if (Math.abs(c) <= 1 + EPSILON && Math.abs(m) <= 1 + EPSILON) hits++;
+        error += Math.abs(c) + Math.abs(m);
+      }
+      if (best === undefined || hits > best.hits || (hits === best.hits && error < best.error))
+        best = { hits, error, cpu, memory };
+    }
+  }
+  return best === undefined ? {} : { cpuRequest: best.cpu, memoryRequest: best.memory };
+}
+
+/**
+ * A reference, not a baseline: for each service, the best constant requests fitted on the OTHER
+ * services of its group (its workload class, else its language; then its language; then all). It
+ * shows how far priors keyed on the signals the planner has can go on this set, out of sample.
+ */
+export function leaveOneOutPrior(services: readonly GroupedTruth[]): Sizing[] {
+  return services.map((service, i) => {
+    const others = services.filter((_, j) => j !== i);
+    const fitOn =
+      [
+        others.filter((o) => o.group === service.group),
+        others.filter((o) => o.language === service.language),
+        others,
+      ].find((g) => g.length > 0) ?? [];
+    return bestConstantRequests(fitOn.map((o) => o.truth));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -640,6 +694,14 @@ export async function runAccuracyBench(options: {
   const best = PRESET_NAMES.reduce((a, b) =>
     baselines[b].bothRequestsWithin2x > baselines[a].bothRequestsWithin2x ? b : a,
   );
+  const priors = leaveOneOutPrior(
+    results.map((r) => ({
+      group: parseDescription(r.service.description).workloadClass ?? r.service.language,
+      language: r.service.language,
+      truth: r.truth,
+    })),
+  );
+  const reference = scoreSet(results.map((r, i) => ({ truth: r.truth, predicted: priors[i] })));
 
   const similarities = results.map((r) => r.bleu ?? 0);
   const codeSimilarities = results.map((r) => r.codeBleu ?? 0);
@@ -654,6 +716,7 @@ export async function runAccuracyBench(options: {
     summaryTable([
       { name: 'ai-provision', score: plan },
       ...PRESET_NAMES.map((p) => ({ name: `bitnami ${p}`, score: baselines[p] })),
+      { name: 'loo class prior', score: reference },
     ]),
   ].join('\n');
   publish(
@@ -666,6 +729,7 @@ export async function runAccuracyBench(options: {
         'shares are percentages of the services whose ground truth sets the figure; a failed plan counts as a miss',
         'log2 ratio = log2(plan / truth): median |log2| is the typical error in doublings, mean log2 the bias (positive = over-provisioned)',
         'baselines: Bitnami common resourcesPreset nano / micro / small with 1 replica, the same for every service',
+        'loo class prior (a reference, fitted on this set): per service, the best constant requests for the other services of its workload class (else language), scored out of sample; it sets no limits or replicas',
         'BLEU-4 and CodeBLEU-style score of the rendered workload against a Deployment rebuilt from the recorded figures (src/bench/similarity.ts); 0 when no workload was rendered',
       ],
       headline: {
@@ -683,6 +747,7 @@ export async function runAccuracyBench(options: {
           (plan.bothRequestsWithin2x - baselines[best].bothRequestsWithin2x) * 100,
           1,
         ),
+        loo_class_prior_both_within_2x: pct(reference.bothRequestsWithin2x),
         median_abs_log2_cpu_request: num(plan.metrics.cpuRequest.medianAbsLog2),
         mean_log2_cpu_request: num(plan.metrics.cpuRequest.meanLog2),
         median_abs_log2_memory_request: num(plan.metrics.memoryRequest.medianAbsLog2),

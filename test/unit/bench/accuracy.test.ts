@@ -17,6 +17,8 @@ import {
   GroundTruth,
   HELD_OUT_REPOSITORIES,
   baselineSizing,
+  bestConstantRequests,
+  leaveOneOutPrior,
   bothRequestsWithin2x,
   canonicalYaml,
   groundTruthDeployment,
@@ -221,6 +223,45 @@ describe('bench/accuracy baselines', () => {
     expect(nanoScore.bothRequestsWithin2x).toBeCloseTo(1 / 2, 10);
     expect(smallScore.bothRequestsWithin2x).toBe(0);
     expect(nanoScore.metrics.cpuRequest.meanLog2).toBeLessThan(0);
+  });
+});
+
+describe('bench/accuracy leave-one-out class prior', () => {
+  const t = (cpuRequest: number, memMi: number): Sizing => ({
+    cpuRequest,
+    memoryRequest: memMi * MI,
+  });
+
+  it('fits the constant that covers the most services, breaking ties by the smaller error', () => {
+    // 100m/128Mi covers the first two; nothing covers all three.
+    const fit = bestConstantRequests([t(100, 128), t(150, 200), t(2000, 4096)]);
+    expect(fit.cpuRequest! / 100).toBeGreaterThanOrEqual(0.75);
+    expect(fit.cpuRequest! / 150).toBeLessThanOrEqual(2);
+    expect(fit.memoryRequest! / (200 * MI)).toBeGreaterThanOrEqual(0.5);
+    expect(fit.memoryRequest! / (128 * MI)).toBeLessThanOrEqual(2);
+  });
+
+  it('never lets a service fit its own prediction', () => {
+    const services = [
+      { group: 'controller', language: 'go', truth: t(100, 128) },
+      { group: 'controller', language: 'go', truth: t(110, 120) },
+      { group: 'controller', language: 'go', truth: t(5000, 8192) },
+    ];
+    const priors = leaveOneOutPrior(services);
+    const score = scoreSet(services.map((s, i) => ({ truth: s.truth, predicted: priors[i] })));
+    // The two small ones predict each other; the outlier is predicted from them and misses.
+    expect(score.bothRequestsWithin2x).toBeCloseTo(2 / 3, 10);
+  });
+
+  it('falls back to the language, then to every other service, when the group is alone', () => {
+    const services = [
+      { group: 'exporter', language: 'ruby', truth: t(50, 64) },
+      { group: 'web', language: 'ruby', truth: t(60, 70) },
+      { group: 'web-go', language: 'go', truth: t(4000, 8192) },
+    ];
+    const [ruby, , go] = leaveOneOutPrior(services);
+    expect(ruby).toEqual(t(60, 70));
+    expect(go!.cpuRequest).toBeLessThan(100);
   });
 });
 
