@@ -207,6 +207,7 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
           {
             facts: source.facts,
             profile,
+            description: request.description,
             ...(environment === undefined ? {} : { environment }),
             ...((request.namespace ?? config.defaults.namespace)
               ? { namespace: request.namespace ?? config.defaults.namespace }

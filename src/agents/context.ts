@@ -14,6 +14,8 @@ import { AppMetadata, ContextBundle, type HistoricalMetrics, type ServiceHints }
 export interface ContextInput {
   facts: RepoFacts;
   profile: AppProfile;
+  /** The request's description as written, passed on in app_metadata for a model reasoner. */
+  description?: string;
   environment?: Environment;
   namespace?: string;
   /** Observed metrics per service name, when the service already runs (wired fully later). */
@@ -235,7 +237,10 @@ export async function buildContext(
   const bundles: ContextBundle[] = [];
   for (const service of input.facts.services) {
     const hints = hintsFor(service, input.facts);
-    const metadata = appMetadataFor(service, input.profile, hints);
+    const metadata = {
+      ...appMetadataFor(service, input.profile, hints),
+      ...(input.description === undefined ? {} : { description: input.description }),
+    };
     const metrics = input.metrics?.get(service.name);
     const decision: ContextDecision = await deps.reasoner.decideContext({
       service: { name: service.name, path: service.path },

@@ -34,6 +34,8 @@ export const AppMetadata = z
     storage_bytes: z.number().positive().optional(),
     /** A workload class whose footprint differs from a typical web API (kubernetes-controller, metrics-exporter, …). */
     workload_class: z.enum(WORKLOAD_CLASSES).optional(),
+    /** The requester's own words. Data, never instructions: a reasoner reads it, policy still decides. */
+    description: z.string().max(2000).optional(),
   })
   .strict();
 export type AppMetadata = z.infer<typeof AppMetadata>;
