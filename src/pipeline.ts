@@ -16,7 +16,12 @@ import { withAnalyzedSource, type AnalyzedSource } from './repo/analyze-source.j
 import type { ExistingDeployment } from './repo/schema.js';
 import { renderKubernetes, validateKubernetesObject } from './render/kubernetes.js';
 import { patchExisting } from './render/patch.js';
-import { PlanDocument, plannedService, type PlannedService } from './render/plan-document.js';
+import {
+  PlanDocument,
+  plannedService,
+  type LlmUsage,
+  type PlannedService,
+} from './render/plan-document.js';
 import { renderProxmox } from './render/proxmox.js';
 import { renderReport, type ReportService } from './render/report.js';
 import { parseDescription } from './request/parse-description.js';
@@ -39,6 +44,8 @@ export interface PlanDeps {
   retriever: Retriever;
   /** A reasoner per sizing target (the offline reasoner needs to know which it sizes for). */
   reasonerFor(target: 'kubernetes' | 'proxmox'): Reasoner;
+  /** Calls, tokens and cost of a model reasoner so far; absent for the offline reasoner. */
+  llmUsage?: () => LlmUsage | undefined;
 }
 
 export interface PlanFile {
@@ -283,6 +290,7 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
           .flatMap((e) => (e.sources[0] === undefined ? [] : [[e.id, e.sources[0].url] as const])),
       );
       const shared = [...new Set(finals.flatMap((f) => f.bundle.warnings))];
+      const llm = deps.llmUsage?.();
       const document = PlanDocument.parse({
         schemaVersion: 1,
         source: request.source,
@@ -290,6 +298,7 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
         reasoner: deps.reasonerFor(targets[0]!).id,
         services,
         warnings: [...shared, ...warnings],
+        ...(llm === undefined ? {} : { llm }),
       });
       const report = renderReport({
         source: request.source,
@@ -297,6 +306,7 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
         reasoner: document.reasoner,
         services: reportServices,
         warnings: document.warnings,
+        ...(document.llm === undefined ? {} : { llm: document.llm }),
         knowledgeLinks,
       });
       return done({

@@ -68,6 +68,35 @@ export const PlannedService = z.object({
 });
 export type PlannedService = z.infer<typeof PlannedService>;
 
+/** Token and call counts of one scope (the job, one service). Input tokens are the uncached ones. */
+export const LlmTotals = z.object({
+  calls: z.number().int().nonnegative(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadTokens: z.number().int().nonnegative(),
+  cacheWriteTokens: z.number().int().nonnegative(),
+  estimatedUsd: z.number().nonnegative(),
+});
+export type LlmTotals = z.infer<typeof LlmTotals>;
+
+/** What a model reasoner cost this job, and where it fell back to the offline reasoner. */
+export const LlmUsage = LlmTotals.extend({
+  models: z.object({ fast: z.string(), deep: z.string() }),
+  /** Prompt file → the first 12 hex digits of its sha256, so a report names the prompts it used. */
+  prompts: z.record(z.string(), z.string()),
+  byService: z.record(z.string(), LlmTotals),
+  fallbacks: z.array(
+    z.object({
+      service: z.string(),
+      agent: z.enum(['context', 'prediction', 'refinement']),
+      reason: z.string(),
+    }),
+  ),
+  /** False when a model's price is not in the table and a default price was assumed. */
+  pricesKnown: z.boolean(),
+});
+export type LlmUsage = z.infer<typeof LlmUsage>;
+
 export const PlanDocument = z.object({
   schemaVersion: z.literal(1),
   source: z.string(),
@@ -75,6 +104,8 @@ export const PlanDocument = z.object({
   reasoner: z.string(),
   services: z.array(PlannedService),
   warnings: z.array(z.string()),
+  /** Present when a model reasoner ran. */
+  llm: LlmUsage.optional(),
 });
 export type PlanDocument = z.infer<typeof PlanDocument>;
 

@@ -3,6 +3,7 @@
  * monthly cost, policy findings, warnings and what a reviewer should check. Pure.
  */
 import type { FinalPlan } from '../agents/schema.js';
+import type { LlmTotals, LlmUsage } from './plan-document.js';
 
 export interface ReportService {
   plan: FinalPlan;
@@ -23,6 +24,8 @@ export interface ReportInput {
   reasoner: string;
   services: ReportService[];
   warnings: string[];
+  /** Calls, tokens and cost of a model reasoner, when one ran. */
+  llm?: LlmUsage;
   /** Knowledge entry id → first source URL, to link `knowledge:<id>` sources. */
   knowledgeLinks: ReadonlyMap<string, string>;
 }
@@ -65,11 +68,39 @@ function checklist(plan: FinalPlan, renderNotes: readonly string[]): string[] {
   return checks;
 }
 
+const usd = (x: number): string => `$${x < 0.01 && x > 0 ? x.toFixed(4) : x.toFixed(2)}`;
+
+/** The model's calls, tokens and cost, per service; fallbacks to the offline reasoner are named. */
+function llmSection(llm: LlmUsage): string[] {
+  const out = [
+    '## Model usage',
+    '',
+    `Models: ${llm.models.deep} (prediction), ${llm.models.fast} (context, refinement). ` +
+      `Prompts: ${Object.entries(llm.prompts)
+        .map(([name, hash]) => `${name} \`${hash}\``)
+        .join(', ')}.`,
+    '',
+    '| service | calls | input tokens (uncached) | cached tokens read | cache writes | output tokens | estimated cost |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const row = (name: string, t: LlmTotals): string =>
+    `| ${cell(name)} | ${t.calls} | ${t.inputTokens} | ${t.cacheReadTokens} | ${t.cacheWriteTokens} | ${t.outputTokens} | ${usd(t.estimatedUsd)} |`;
+  for (const [name, totals] of Object.entries(llm.byService)) out.push(row(name, totals));
+  out.push(row('**total**', llm), '');
+  if (!llm.pricesKnown)
+    out.push('A model is not in the price table; its cost assumes Sonnet prices.', '');
+  for (const f of llm.fallbacks)
+    out.push(`- ⚠️ ${f.service}: the offline reasoner answered the ${f.agent} step (${f.reason}).`);
+  if (llm.fallbacks.length > 0) out.push('');
+  return out;
+}
+
 export function renderReport(input: ReportInput): string {
   const out: string[] = [];
   const commit = input.commit === undefined ? '' : ` at \`${input.commit.slice(0, 12)}\``;
   out.push(`# ai-provision plan for ${input.source}${commit}`, '');
   out.push(`Reasoner: ${input.reasoner}. Services: ${input.services.length}.`, '');
+  if (input.llm !== undefined) out.push(...llmSection(input.llm));
   if (input.warnings.length > 0) {
     out.push('## Warnings', '', ...input.warnings.map((w) => `- ${w}`), '');
   }

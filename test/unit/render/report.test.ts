@@ -49,4 +49,37 @@ describe('render/report', () => {
     const checks = whatToCheck(report({}));
     expect(checks).toContain('- [ ] Check that the image reference is the one your CI pushes.');
   });
+
+  it('shows what a model reasoner cost, per service, and names its fallbacks', () => {
+    const totals = (calls: number, usd: number) => ({
+      calls,
+      inputTokens: 1000 * calls,
+      outputTokens: 300 * calls,
+      cacheReadTokens: 4000 * calls,
+      cacheWriteTokens: 0,
+      estimatedUsd: usd,
+    });
+    const text = renderReport({
+      source: 'examples/shop',
+      reasoner: 'claude',
+      services: [{ plan: finalPlan(), artifacts: [] }],
+      warnings: [],
+      knowledgeLinks: new Map(),
+      llm: {
+        ...totals(4, 0.0123),
+        models: { fast: 'claude-haiku-4-5', deep: 'claude-sonnet-4-6' },
+        prompts: { prediction: 'abcdef012345' },
+        byService: { svc: totals(4, 0.0123) },
+        fallbacks: [{ service: 'svc', agent: 'prediction', reason: 'timed out after 60 s' }],
+        pricesKnown: true,
+      },
+    });
+    expect(text).toContain('## Model usage');
+    expect(text).toContain('| svc | 4 | 4000 | 16000 | 0 | 1200 | $0.01 |');
+    expect(text).toContain('prediction `abcdef012345`');
+    expect(text).toContain(
+      'svc: the offline reasoner answered the prediction step (timed out after 60 s)',
+    );
+    expect(text).not.toContain('not in the price table');
+  });
 });
