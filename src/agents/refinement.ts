@@ -1,15 +1,22 @@
 /**
  * Agent 3, Refinement & Validation: a bounded ReAct loop (at most three cycles) in which the
- * reasoner calls tools — policy check, validation, targeted retrieval, cost estimate — and then
- * the deterministic policy decides, whatever the reasoner proposed. Every cycle is kept in the trace.
+ * reasoner calls tools — policy check, validation, targeted retrieval, cost estimate; up to four per
+ * cycle — and then the deterministic policy decides, whatever the reasoner proposed. Every call is
+ * kept in the trace under its cycle.
  */
 import type { ResolvedConfig } from '../config.js';
 import type { RetrievalQuery, Retriever } from '../rag/schema.js';
-import type { Reasoner } from '../reasoners/reasoner.js';
+import {
+  MAX_CALLS_PER_TURN,
+  type Reasoner,
+  type RefinementStep,
+  type ToolCall,
+} from '../reasoners/reasoner.js';
 import { applyPolicy, type PolicyContext } from './policy.js';
 import {
   DraftPlan,
   FinalPlan,
+  TOOL_NAMES,
   type ContextBundle,
   type PolicyFinding,
   type TraceStep,
@@ -48,6 +55,23 @@ function retrievalQuery(input: unknown, bundle: ContextBundle): RetrievalQuery {
   };
 }
 
+/** Why a turn cannot run, or undefined when it can: a known kind with 1..4 calls of known tools. */
+function malformedTurn(step: Extract<RefinementStep, { kind: 'tools' }>): string | undefined {
+  if ((step.kind as string) !== 'tools') return `unknown step kind ${JSON.stringify(step.kind)}`;
+  const calls: unknown = step.calls;
+  if (!Array.isArray(calls) || calls.length === 0) return 'the turn asked for no tool';
+  if (calls.length > MAX_CALLS_PER_TURN)
+    return `the turn asked for ${calls.length} tools, at most ${MAX_CALLS_PER_TURN} are allowed`;
+  const unknown = calls
+    .map((c: unknown) =>
+      typeof c === 'object' && c !== null ? (c as { tool?: unknown }).tool : undefined,
+    )
+    .filter((t) => !(TOOL_NAMES as readonly unknown[]).includes(t));
+  if (unknown.length > 0)
+    return `unknown tool ${unknown.map((t) => JSON.stringify(t) ?? String(t)).join(', ')} (known: ${TOOL_NAMES.join(', ')})`;
+  return undefined;
+}
+
 /** Agent 3 for one service. */
 export async function refinePlan(
   draft: DraftPlan,
@@ -63,64 +87,73 @@ export async function refinePlan(
     ...deps.policyContext,
   };
 
+  // One tool call: run it against the current plan and say what it found.
+  const run = async (call: ToolCall): Promise<string> => {
+    switch (call.tool) {
+      case 'policy_check': {
+        const result = applyPolicy(plan, deps.config, policyContext);
+        plan = result.plan;
+        findings = result.findings;
+        return findings.length === 0
+          ? 'no policy findings'
+          : findings.map((f) => `${f.severity}: ${f.message}`).join('; ');
+      }
+      case 'validate': {
+        validationErrors = validatePlan(plan, deps.config, deps.renderErrors?.(plan) ?? []);
+        return validationErrors.length === 0 ? 'valid' : validationErrors.join('; ');
+      }
+      case 'retrieve': {
+        const passages = await deps.retriever.retrieve(retrievalQuery(call.input, bundle));
+        return (
+          passages.map((p) => `[${p.entryId}] ${p.text.slice(0, 200)}`).join('\n') ||
+          'nothing found'
+        );
+      }
+      case 'cost_estimate':
+        return observe(estimateCost(plan, deps.config.pricing));
+    }
+  };
+
   for (let cycle = 1; cycle <= MAX_CYCLES; cycle++) {
     const step = await deps.reasoner.refine({
       plan,
       bundle,
       cycle,
-      trace,
+      // Snapshots: a reasoner that keeps the state must not see later cycles change under it.
+      trace: [...trace],
       findings,
       validationErrors,
     });
+    const thought = typeof step.thought === 'string' ? step.thought : '';
     if (step.kind === 'finish') {
       const proposed = DraftPlan.safeParse(step.plan);
       if (proposed.success && proposed.data.service.name === plan.service.name)
         plan = proposed.data;
       trace.push({
         cycle,
-        thought: step.thought,
+        thought,
         observation: proposed.success
           ? 'finished'
           : 'the proposed plan was not valid and was ignored',
       });
       break;
     }
-    let observation: string;
-    switch (step.tool) {
-      case 'policy_check': {
-        const result = applyPolicy(plan, deps.config, policyContext);
-        plan = result.plan;
-        findings = result.findings;
-        observation =
-          findings.length === 0
-            ? 'no policy findings'
-            : findings.map((f) => `${f.severity}: ${f.message}`).join('; ');
-        break;
-      }
-      case 'validate': {
-        validationErrors = validatePlan(plan, deps.config, deps.renderErrors?.(plan) ?? []);
-        observation = validationErrors.length === 0 ? 'valid' : validationErrors.join('; ');
-        break;
-      }
-      case 'retrieve': {
-        const passages = await deps.retriever.retrieve(retrievalQuery(step.input, bundle));
-        observation =
-          passages.map((p) => `[${p.entryId}] ${p.text.slice(0, 200)}`).join('\n') ||
-          'nothing found';
-        break;
-      }
-      case 'cost_estimate': {
-        observation = observe(estimateCost(plan, deps.config.pricing));
-        break;
-      }
+    // A malformed turn costs its cycle and is traced, so no reasoner can loop forever or crash this.
+    const ignored = malformedTurn(step);
+    if (ignored !== undefined) {
+      trace.push({ cycle, thought, observation: observe(`ignored: ${ignored}`) });
+      continue;
     }
-    trace.push({
-      cycle,
-      thought: step.thought,
-      tool: step.tool,
-      input: step.input,
-      observation: observe(observation),
-    });
+    for (const call of step.calls) {
+      const observation = await run(call);
+      trace.push({
+        cycle,
+        thought,
+        tool: call.tool,
+        input: call.input,
+        observation: observe(observation),
+      });
+    }
   }
 
   // The reasoner proposes; policy decides — applied once more on whatever the loop produced.

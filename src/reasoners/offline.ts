@@ -596,8 +596,9 @@ export interface OfflineReasonerOptions {
 }
 
 /**
- * The ReAct strategy of the offline reasoner: check policy, then validate, then estimate the cost,
- * then finish with the plan as policy left it (agent 3 applies policy again regardless).
+ * The ReAct strategy of the offline reasoner: one turn checks policy, validates and estimates the
+ * cost (in that order, so validation and cost see the plan as policy left it); the next finishes with
+ * that plan (agent 3 applies policy again regardless).
  */
 const REFINE_ORDER = ['policy_check', 'validate', 'cost_estimate'] as const;
 
@@ -622,26 +623,18 @@ export function createOfflineReasoner(options: OfflineReasonerOptions): Reasoner
       return predictOffline(bundle, applicableEntries(bundle, options.retriever), options.target);
     },
     async refine(state: RefinementState): Promise<RefinementStep> {
-      const next = REFINE_ORDER[state.trace.length];
-      if (next === undefined || state.cycle > REFINE_ORDER.length) {
+      if (state.trace.some((t) => t.tool !== undefined)) {
         return {
           kind: 'finish',
           thought: 'Policy, validation and cost have been checked.',
           plan: state.plan,
         };
       }
-      const thoughts: Record<(typeof REFINE_ORDER)[number], string> = {
-        policy_check:
-          'Check the draft against the repository policy (caps, minimums, limits, quota).',
-        validate:
-          'Validate the adjusted plan: bounds, limits ≥ requests, canonical quantities, fit.',
-        cost_estimate: 'Estimate the monthly cost of the plan.',
-      };
       return {
-        kind: 'tool',
-        thought: thoughts[next],
-        tool: next,
-        input: { service: state.plan.service.name },
+        kind: 'tools',
+        thought:
+          'Check the draft against the repository policy (caps, minimums, limits, quota), validate the adjusted plan (bounds, limits ≥ requests, canonical quantities, fit) and estimate its monthly cost.',
+        calls: REFINE_ORDER.map((tool) => ({ tool, input: { service: state.plan.service.name } })),
       };
     },
   };

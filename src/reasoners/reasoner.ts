@@ -42,9 +42,22 @@ export interface RefinementState {
   validationErrors: readonly string[];
 }
 
-/** One ReAct step: either call a tool, or finish with a (possibly revised) plan. */
+/** One tool call a reasoner asks for; `input` is the tool's argument as the reasoner wrote it. */
+export interface ToolCall {
+  tool: ToolName;
+  input: unknown;
+}
+
+/** Most tool calls one turn may ask for: enough for policy, validation, retrieval and cost at once. */
+export const MAX_CALLS_PER_TURN = 4;
+
+/**
+ * One ReAct turn: either call 1..MAX_CALLS_PER_TURN tools (run in order, so a policy check adjusts
+ * the plan the next call sees), or finish with a (possibly revised) plan. Several calls per turn
+ * keep a model-backed reasoner to a few requests per service.
+ */
 export type RefinementStep =
-  | { kind: 'tool'; thought: string; tool: ToolName; input: unknown }
+  | { kind: 'tools'; thought: string; calls: ToolCall[] }
   | { kind: 'finish'; thought: string; plan: DraftPlan };
 
 export interface Reasoner {

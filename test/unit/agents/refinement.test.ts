@@ -1,11 +1,13 @@
 import { defaultResolvedConfig } from '../../../src/config.js';
 import { MAX_CYCLES, refinePlan } from '../../../src/agents/refinement.js';
-import type { DraftPlan } from '../../../src/agents/schema.js';
-import type { Reasoner, RefinementStep } from '../../../src/reasoners/reasoner.js';
+import type { DraftPlan, ToolName } from '../../../src/agents/schema.js';
+import type { Reasoner, RefinementState, RefinementStep } from '../../../src/reasoners/reasoner.js';
 import { bundle, draft, fakeRetriever } from '../../support/plan-fixtures.js';
 
 /** A reasoner whose refine answers are scripted; the other steps are never used here. */
-function scripted(answer: (cycle: number) => RefinementStep): Reasoner & { calls: number } {
+function scripted(
+  answer: (cycle: number, state: RefinementState) => RefinementStep,
+): Reasoner & { calls: number } {
   const reasoner = {
     id: 'offline' as const,
     calls: 0,
@@ -15,21 +17,23 @@ function scripted(answer: (cycle: number) => RefinementStep): Reasoner & { calls
     async predict(): Promise<never> {
       throw new Error('not used');
     },
-    async refine(state: { cycle: number }): Promise<RefinementStep> {
+    async refine(state: RefinementState): Promise<RefinementStep> {
       reasoner.calls++;
-      return answer(state.cycle);
+      return answer(state.cycle, state);
     },
   };
   return reasoner;
 }
 
 describe('agents/refinement', () => {
-  it('stops after three cycles even when the reasoner keeps calling tools', async () => {
+  it('stops after three cycles even when the reasoner keeps calling tools, tracing every call', async () => {
     const reasoner = scripted(() => ({
-      kind: 'tool',
+      kind: 'tools',
       thought: 'again',
-      tool: 'validate',
-      input: {},
+      calls: [
+        { tool: 'validate', input: {} },
+        { tool: 'cost_estimate', input: {} },
+      ],
     }));
 
     const plan = await refinePlan(draft(), bundle({}), {
@@ -42,15 +46,24 @@ describe('agents/refinement', () => {
     expect(reasoner.calls).toBe(3);
     expect(plan.trace.map((t) => [t.cycle, t.tool])).toEqual([
       [1, 'validate'],
+      [1, 'cost_estimate'],
       [2, 'validate'],
+      [2, 'cost_estimate'],
       [3, 'validate'],
+      [3, 'cost_estimate'],
     ]);
   });
 
-  it('records each cycle’s thought, tool and observation', async () => {
+  it('traces each call of a turn under that turn’s cycle and thought', async () => {
     const steps: RefinementStep[] = [
-      { kind: 'tool', thought: 'check policy', tool: 'policy_check', input: {} },
-      { kind: 'tool', thought: 'look up Go', tool: 'retrieve', input: { text: 'go memory' } },
+      {
+        kind: 'tools',
+        thought: 'check policy and look up Go',
+        calls: [
+          { tool: 'policy_check', input: {} },
+          { tool: 'retrieve', input: { text: 'go memory' } },
+        ],
+      },
       { kind: 'finish', thought: 'done', plan: draft() },
     ];
     const reasoner = scripted((cycle) => steps[cycle - 1]!);
@@ -61,20 +74,134 @@ describe('agents/refinement', () => {
       config: defaultResolvedConfig(),
     });
 
+    expect(reasoner.calls).toBe(2);
     expect(plan.trace).toEqual([
       expect.objectContaining({
         cycle: 1,
-        thought: 'check policy',
+        thought: 'check policy and look up Go',
         tool: 'policy_check',
         observation: expect.any(String),
       }),
       expect.objectContaining({
-        cycle: 2,
-        thought: 'look up Go',
+        cycle: 1,
+        thought: 'check policy and look up Go',
         tool: 'retrieve',
+        input: { text: 'go memory' },
         observation: expect.stringContaining('['),
       }),
-      expect.objectContaining({ cycle: 3, thought: 'done', observation: 'finished' }),
+      { cycle: 2, thought: 'done', observation: 'finished' },
+    ]);
+  });
+
+  it('runs a turn’s calls in order: the policy check adjusts the plan the next call sees', async () => {
+    const greedy = draft({
+      resources: {
+        cpuRequest: { target: 64_000, lower: 64_000, upper: 64_000 },
+        memoryRequest: { target: 2 ** 30, lower: 2 ** 30, upper: 2 ** 30 },
+        memoryLimit: { target: 2 ** 30, lower: 2 ** 30, upper: 2 ** 30 },
+      },
+    });
+    const seen: { findings: number; validationErrors: number; cycle: number }[] = [];
+    const reasoner = scripted((cycle, state) => {
+      seen.push({
+        cycle,
+        findings: state.findings.length,
+        validationErrors: state.validationErrors.length,
+      });
+      return cycle === 1
+        ? {
+            kind: 'tools',
+            thought: 'validate, check policy, validate again',
+            calls: [
+              { tool: 'validate', input: {} },
+              { tool: 'policy_check', input: {} },
+              { tool: 'validate', input: {} },
+            ],
+          }
+        : { kind: 'finish', thought: 'done', plan: state.plan };
+    });
+
+    const plan = await refinePlan(greedy, bundle({}), {
+      reasoner,
+      retriever: fakeRetriever(),
+      config: defaultResolvedConfig(),
+    });
+
+    const [before, policy, after] = plan.trace;
+    expect(before!.observation).not.toBe('valid');
+    expect(policy!.observation).toContain('clamped');
+    expect(after!.observation).toBe('valid');
+    // The next turn sees what the last calls found.
+    expect(seen).toEqual([
+      { cycle: 1, findings: 0, validationErrors: 0 },
+      { cycle: 2, findings: expect.any(Number), validationErrors: 0 },
+    ]);
+    expect(seen[1]!.findings).toBeGreaterThan(0);
+  });
+
+  it.each<[string, RefinementStep, RegExp]>([
+    ['no call', { kind: 'tools', thought: 'nothing', calls: [] }, /no tool/],
+    [
+      'more than four calls',
+      {
+        kind: 'tools',
+        thought: 'everything',
+        calls: Array.from({ length: 5 }, () => ({ tool: 'validate' as const, input: {} })),
+      },
+      /5 tools, at most 4/,
+    ],
+    [
+      'an unknown tool',
+      {
+        kind: 'tools',
+        thought: 'shell out',
+        calls: [
+          { tool: 'validate', input: {} },
+          { tool: 'kubectl_apply' as ToolName, input: {} },
+        ],
+      },
+      /unknown tool "kubectl_apply"/,
+    ],
+    [
+      'an unknown step kind',
+      { kind: 'tool', thought: 'old shape' } as unknown as RefinementStep,
+      /unknown step kind "tool"/,
+    ],
+  ])('ignores a turn with %s, traces why and counts it as a cycle', async (_, bad, why) => {
+    const steps: RefinementStep[] = [bad, { kind: 'finish', thought: 'done', plan: draft() }];
+    const reasoner = scripted((cycle) => steps[cycle - 1]!);
+
+    const plan = await refinePlan(draft(), bundle({}), {
+      reasoner,
+      retriever: fakeRetriever(),
+      config: defaultResolvedConfig(),
+    });
+
+    expect(reasoner.calls).toBe(2);
+    expect(plan.trace).toHaveLength(2);
+    expect(plan.trace[0]).toEqual({
+      cycle: 1,
+      thought: bad.thought,
+      observation: expect.stringMatching(why),
+    });
+    expect(plan.trace[0]!.observation).toMatch(/^ignored: /);
+    expect(plan.trace[1]).toEqual({ cycle: 2, thought: 'done', observation: 'finished' });
+  });
+
+  it('stops after three cycles when every turn is ignored', async () => {
+    const reasoner = scripted(() => ({ kind: 'tools', thought: 'idle', calls: [] }));
+
+    const plan = await refinePlan(draft(), bundle({}), {
+      reasoner,
+      retriever: fakeRetriever(),
+      config: defaultResolvedConfig(),
+    });
+
+    expect(reasoner.calls).toBe(MAX_CYCLES);
+    expect(plan.trace.map((t) => [t.cycle, t.tool])).toEqual([
+      [1, undefined],
+      [2, undefined],
+      [3, undefined],
     ]);
   });
 

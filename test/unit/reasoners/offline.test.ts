@@ -1,3 +1,5 @@
+import { defaultResolvedConfig } from '../../../src/config.js';
+import { refinePlan } from '../../../src/agents/refinement.js';
 import { DraftPlan, type TraceStep } from '../../../src/agents/schema.js';
 import {
   applicableEntries,
@@ -317,30 +319,48 @@ describe('reasoners/offline createOfflineReasoner', () => {
     expect(without.queries).toEqual([{ text: 'q' }]);
   });
 
-  it('walks policy, validation and cost, then finishes', async () => {
+  it('checks policy, validates and estimates the cost in one turn, then finishes', async () => {
     const reasoner = createOfflineReasoner({
       retriever: fakeRetriever(ENTRIES),
       target: 'kubernetes',
     });
     const b = bundle({ metadata: { language: 'go', framework: 'gin' } });
     const plan = await reasoner.predict(b);
-    const trace: TraceStep[] = [];
+    const state = { plan, bundle: b, findings: [], validationErrors: [] };
 
-    const tools: (string | undefined)[] = [];
-    for (let cycle = 1; cycle <= 4; cycle++) {
-      const step = await reasoner.refine({
-        plan,
-        bundle: b,
-        cycle,
-        trace,
-        findings: [],
-        validationErrors: [],
-      });
-      tools.push(step.kind === 'tool' ? step.tool : 'finish');
-      if (step.kind === 'tool') trace.push({ cycle, thought: step.thought, tool: step.tool });
-    }
+    const first = await reasoner.refine({ ...state, cycle: 1, trace: [] });
+    if (first.kind !== 'tools') throw new Error(`expected tools, got ${first.kind}`);
+    expect(first.calls.map((c) => c.tool)).toEqual(['policy_check', 'validate', 'cost_estimate']);
+    expect(first.thought).toMatch(/policy.*validate.*cost/);
+    const trace: TraceStep[] = first.calls.map((c) => ({
+      cycle: 1,
+      thought: first.thought,
+      tool: c.tool,
+      input: c.input,
+      observation: 'ok',
+    }));
 
-    expect(tools).toEqual(['policy_check', 'validate', 'cost_estimate', 'finish']);
+    const second = await reasoner.refine({ ...state, cycle: 2, trace });
+    expect(second).toEqual({ kind: 'finish', thought: expect.any(String), plan });
+  });
+
+  it('finishes in two cycles when agent 3 runs it', async () => {
+    const retriever = fakeRetriever(ENTRIES);
+    const reasoner = createOfflineReasoner({ retriever, target: 'kubernetes' });
+    const b = bundle({ metadata: { language: 'go', framework: 'gin' } });
+
+    const final = await refinePlan(await reasoner.predict(b), b, {
+      reasoner,
+      retriever,
+      config: defaultResolvedConfig(),
+    });
+
+    expect(final.trace.map((t) => [t.cycle, t.tool ?? t.observation])).toEqual([
+      [1, 'policy_check'],
+      [1, 'validate'],
+      [1, 'cost_estimate'],
+      [2, 'finished'],
+    ]);
   });
 
   describe('choosing between runtime models of one language', () => {
