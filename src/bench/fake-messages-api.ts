@@ -89,11 +89,19 @@ export interface FakeMessagesApi {
 export interface FakeMessagesApiOptions {
   brain?: FakeBrain;
   port?: number;
-  /** Smallest prefix, in approximate tokens, that is cached (default 1024). */
-  minCacheableTokens?: number;
+  /** Smallest prefix, in approximate tokens, that is cached: a number, or per model (the default). */
+  minCacheableTokens?: number | ((model: string) => number);
 }
 
-const DEFAULT_MIN_CACHEABLE_TOKENS = 1024;
+/**
+ * Anthropic's minimum cacheable prompt length per model family (prompt-caching docs): 4096 tokens
+ * for Haiku 4.5 and Opus 4.5 and later, 2048 for Haiku 3.x, 1024 for the other current models.
+ */
+export function defaultMinCacheableTokens(model: string): number {
+  if (/^claude-(?:haiku-4-5|opus-4-[5-9])/.test(model)) return 4096;
+  if (/^claude-(?:3-5-haiku|3-haiku|haiku-3)/.test(model)) return 2048;
+  return 1024;
+}
 // Generous for a test server, but stops a runaway client from filling memory.
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const CLIENT_CLOSED_REQUEST = 499;
@@ -130,7 +138,9 @@ export const defaultBrain: FakeBrain = ({ tool_choice }) => {
 export async function startFakeMessagesApi(
   options: FakeMessagesApiOptions = {},
 ): Promise<FakeMessagesApi> {
-  const minCacheableTokens = options.minCacheableTokens ?? DEFAULT_MIN_CACHEABLE_TOKENS;
+  const option = options.minCacheableTokens ?? defaultMinCacheableTokens;
+  const minCacheableTokens = (model: string): number =>
+    typeof option === 'number' ? option : option(model);
   const startedAt = performance.now();
   const calls: FakeCall[] = [];
   const queue: FakeBehaviour[] = [];
@@ -273,7 +283,7 @@ export async function startFakeMessagesApi(
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: 0,
     };
-    if (breakpoint < 0 || prefixTokens < minCacheableTokens) return usage;
+    if (breakpoint < 0 || prefixTokens < minCacheableTokens(String(body.model))) return usage;
     const key = createHash('sha256')
       .update(String(body.model))
       .update(JSON.stringify(parts.slice(0, breakpoint + 1)))

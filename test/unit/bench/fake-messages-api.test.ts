@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import {
   approximateTokens,
+  defaultMinCacheableTokens,
   startFakeMessagesApi,
   type FakeMessagesApi,
 } from '../../../src/bench/fake-messages-api.js';
@@ -442,5 +443,16 @@ describe('bench/fake-messages-api', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ content: [{ type: 'text', text: 'ok' }] });
     });
+  });
+
+  it.each([
+    ['claude-haiku-4-5', 4096],
+    ['claude-haiku-4-5-20251001', 4096],
+    ['claude-opus-4-5', 4096],
+    ['claude-3-5-haiku-latest', 2048],
+    ['claude-sonnet-4-6', 1024],
+    ['claude-opus-4-1', 1024],
+  ])('caches a %s prefix from %d tokens, as Anthropic documents', (model, min) => {
+    expect(defaultMinCacheableTokens(model)).toBe(min);
   });
 });
