@@ -1,6 +1,6 @@
 /**
  * `ai-provision plan` and `ai-provision schema`: argument parsing, building the adapters (knowledge
- * retriever, offline reasoner) and printing. The work itself is in pipeline.ts.
+ * retriever, reasoners) and printing. The work itself is in pipeline.ts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -8,7 +8,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Outcome } from './outcome.js';
 import { runPlan, type PlanResult } from './pipeline.js';
 import { createKnowledgeRetriever } from './rag/retriever.js';
-import { createOfflineReasoner } from './reasoners/offline.js';
+import { createReasoners } from './reasoners/select.js';
+import { REASONER_IDS, type ReasonerId } from './reasoners/reasoner.js';
 import {
   DESCRIPTION_MAX,
   DESCRIPTION_MIN,
@@ -61,6 +62,7 @@ interface PlanOptions {
   ref?: string;
   paths?: string[];
   allowedHost?: string[];
+  reasoner?: ReasonerId;
 }
 
 export function registerPlanCommands(
@@ -102,9 +104,8 @@ export function registerPlanCommands(
     .option('--paths <paths>', 'only these service paths, comma-separated', helpers.list)
     .option(
       '--reasoner <name>',
-      'offline (the default)',
-      oneOf(['offline'] as const, 'reasoner'),
-      'offline',
+      'offline or claude (default: claude when ANTHROPIC_API_KEY is set, else offline)',
+      oneOf(REASONER_IDS, 'reasoner'),
     )
     .option('--allowed-host <host>', 'also accept git URLs on this host (repeatable)', helpers.list)
     .action(async (repo: string, opts: PlanOptions) => {
@@ -118,10 +119,12 @@ export function registerPlanCommands(
         return;
       }
       const retriever = await createKnowledgeRetriever();
-      const reasoners = {
-        kubernetes: createOfflineReasoner({ retriever, target: 'kubernetes' }),
-        proxmox: createOfflineReasoner({ retriever, target: 'proxmox' }),
-      };
+      const setup = await createReasoners(opts.reasoner, retriever);
+      if (setup.kind !== 'done') {
+        process.exitCode = helpers.report(setup);
+        return;
+      }
+      const reasoners = setup.value;
       const outcome = await runPlan(
         {
           source: repo,
@@ -136,7 +139,11 @@ export function registerPlanCommands(
             ? {}
             : { allowedHosts: ['github.com', ...opts.allowedHost] }),
         },
-        { retriever, reasonerFor: (target) => reasoners[target] },
+        {
+          retriever,
+          reasonerFor: (target) => reasoners.reasonerFor(target),
+          llmUsage: () => reasoners.llmUsage(),
+        },
       );
       if (outcome.kind === 'done') {
         if (opts.out !== undefined) {
@@ -145,6 +152,7 @@ export function registerPlanCommands(
         }
         process.stdout.write(planCommandOutput(outcome.value, opts.format));
       }
+      await reasoners.close();
       process.exitCode = helpers.report(outcome);
     });
 

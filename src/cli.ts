@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runAccuracyBench } from './bench/accuracy.js';
 import { runAnalyzeBench } from './bench/analyze.js';
+import { runLlmBench } from './bench/llm.js';
 import { docsAnchor, type Outcome } from './outcome.js';
 import { analyzeSource } from './repo/analyze-source.js';
 import { formatRepoFacts } from './render/repo-table.js';
@@ -117,6 +118,16 @@ bench
         ...(opts.only === undefined ? {} : { only: opts.only }),
       }),
     );
+  });
+
+bench
+  .command('llm')
+  .description(
+    'Claude calls, tokens and cost per service on the example, via the real SDK against a local fake Messages API.',
+  )
+  .option('--no-record', 'do not append to bench/RESULTS.md')
+  .action(async (opts: { record: boolean }) => {
+    process.exitCode = report(await runLlmBench({ record: opts.record }));
   });
 
 await program.parseAsync(process.argv);

@@ -163,7 +163,7 @@ export function renderReport(input: ReportInput): string {
       out.push('<details><summary>Refinement trace</summary>', '');
       for (const t of plan.trace) {
         out.push(
-          `${t.cycle}. ${t.thought}${t.tool === undefined ? '' : ` → \`${t.tool}\``}${t.observation === undefined ? '' : `: ${cell(t.observation)}`}`,
+          `- cycle ${t.cycle}: ${t.thought}${t.tool === undefined ? '' : ` → \`${t.tool}\``}${t.observation === undefined ? '' : `: ${cell(t.observation)}`}`,
         );
       }
       out.push('', '</details>', '');
