@@ -20,6 +20,9 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# Read at run time: the sizing knowledge and the agents' prompts.
+COPY --chown=node:node knowledge ./knowledge
+COPY --chown=node:node prompts ./prompts
 USER node
 EXPOSE 3000
 ENTRYPOINT ["/usr/bin/tini", "--"]
