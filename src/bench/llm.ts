@@ -156,7 +156,7 @@ export async function runLlmBench(options: {
       table,
       notes: [
         `${services.length} services of examples/shop-monorepo, each planned alone with --reasoner claude through @anthropic-ai/sdk against a local fake of the Messages API (src/bench/fake-messages-api.ts)`,
-        'tokens as the fake server reports them for what the SDK sent (≈ 4 characters per token; a cache_control prefix of ≥ 1024 tokens is cached); warm = the second run of the service, cold = the first',
+        'tokens as the fake server reports them for what the SDK sent (≈ 4 characters per token; a cache_control prefix is cached from Anthropic’s per-model minimum: 4096 tokens on Haiku 4.5, 1024 on Sonnet 4.6); warm = the second run of the service, cold = the first',
         'output tokens are the stand-in model’s answers (src/bench/fake-sizing-brain.ts), so they are indicative only; prices from src/reasoners/llm/usage.ts',
         `targets: ≤ ${TARGET_CALLS} calls and ≤ ${TARGET_UNCACHED_INPUT} uncached input tokens per service with a warm cache`,
       ],
