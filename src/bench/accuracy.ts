@@ -338,10 +338,9 @@ export function bestConstantRequests(fitOn: readonly Sizing[]): Sizing {
       let hits = 0;
       let error = 0;
       for (const t of usable) {
-        const c = log2Ratio(cpu, t.cpuRequest!);
-        const m = log2Ratio(memory, t.memoryRequest!);
-        if (Math.abs(c) <= 1 + EPSILON && Math.abs(m) <= 1 + EPSILON) hits++;
-        error += Math.abs(c) + Math.abs(m);
+        if (withinFactor(cpu, t.cpuRequest!) && withinFactor(memory, t.memoryRequest!)) hits++;
+        error +=
+          Math.abs(log2Ratio(cpu, t.cpuRequest!)) + Math.abs(log2Ratio(memory, t.memoryRequest!));
       }
       if (best === undefined || hits > best.hits || (hits === best.hits && error < best.error))
         best = { hits, error, cpu, memory };

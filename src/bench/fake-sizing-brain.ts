@@ -89,11 +89,8 @@ export function sizingBrain(retriever: Retriever): FakeBrain {
           { name: 'cost_estimate', input: {} },
         ],
       };
-    // The oldest user message carries the plan as it stands after the checks.
-    const first = userTexts(messages).reverse();
-    const state = first
-      .map((text) => readUntrustedData(text, 'refinement_state'))
-      .find((d) => d !== undefined) as { plan?: unknown } | undefined;
+    // The first user message carries the plan as it stands after the checks.
+    const state = findData(messages, 'refinement_state')?.data as { plan?: unknown } | undefined;
     const plan = DraftPlan.safeParse(state?.plan);
     if (!plan.success) return { text: 'The plan under review is missing.' };
     return {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { done, failed, type Outcome } from '../outcome.js';
 import { runPlan } from '../pipeline.js';
 import { createKnowledgeRetriever } from '../rag/retriever.js';
-import { priceFor } from '../reasoners/llm/usage.js';
+import { estimateUsd } from '../reasoners/llm/usage.js';
 import { createReasoners } from '../reasoners/select.js';
 import { formatTable } from '../render/repo-table.js';
 import { analyzeRepo } from '../repo/index.js';
@@ -53,17 +53,17 @@ export function costOfCalls(service: string, calls: readonly FakeCall[]): Servic
   for (const call of calls) {
     const u = call.usage;
     if (u === undefined) continue;
-    const { price } = priceFor(String(call.body.model));
-    out.inputTokens += u.input_tokens;
-    out.cacheReadTokens += u.cache_read_input_tokens;
-    out.cacheWriteTokens += u.cache_creation_input_tokens;
-    out.outputTokens += u.output_tokens;
-    out.estimatedUsd +=
-      (u.input_tokens * price.inputPerMTok +
-        u.cache_read_input_tokens * price.cacheReadPerMTok +
-        u.cache_creation_input_tokens * price.cacheWritePerMTok +
-        u.output_tokens * price.outputPerMTok) /
-      1e6;
+    const tokens = {
+      inputTokens: u.input_tokens,
+      cacheReadTokens: u.cache_read_input_tokens,
+      cacheWriteTokens: u.cache_creation_input_tokens,
+      outputTokens: u.output_tokens,
+    };
+    out.inputTokens += tokens.inputTokens;
+    out.cacheReadTokens += tokens.cacheReadTokens;
+    out.cacheWriteTokens += tokens.cacheWriteTokens;
+    out.outputTokens += tokens.outputTokens;
+    out.estimatedUsd += estimateUsd(String(call.body.model), tokens);
   }
   return out;
 }

@@ -578,8 +578,10 @@ const STATUS_LABELS: Record<number, string> = {
   529: 'overloaded',
 };
 
+const retryCount = (n: number): string => `${n} ${n === 1 ? 'retry' : 'retries'}`;
+
 function retries(n: number): string {
-  return n === 0 ? '' : ` after ${n} ${n === 1 ? 'retry' : 'retries'}`;
+  return n === 0 ? '' : ` after ${retryCount(n)}`;
 }
 
 /**
@@ -589,7 +591,7 @@ function retries(n: number): string {
 function describeFailure(error: unknown, settings: ClaudeSettings): string | undefined {
   const n = settings.maxRetries;
   if (error instanceof Anthropic.APIConnectionTimeoutError)
-    return `timed out after ${settings.timeoutMs / 1000} s${n === 0 ? '' : ` (${n} ${n === 1 ? 'retry' : 'retries'})`}`;
+    return `timed out after ${settings.timeoutMs / 1000} s${n === 0 ? '' : ` (${retryCount(n)})`}`;
   if (error instanceof Anthropic.APIUserAbortError) return 'cancelled';
   if (error instanceof Anthropic.APIConnectionError)
     return `could not connect to the API${retries(n)}`;

@@ -224,6 +224,8 @@ export function predictOffline(
   const heapFraction = book.stack('heap_fraction') ?? book.get('heap_fraction');
   // A class entry may carry JVM variants: class loading, JIT and the heap need more than Go does.
   const jvm = meta.language === 'java' || meta.language === 'kotlin';
+  const forRuntime = (name: string): FoundFigure =>
+    (jvm ? book.stack(`${name}_jvm`) : undefined) ?? book.stack(name) ?? book.get(name);
   const heap =
     hints.jvmMaxHeapBytes !== undefined
       ? { bytes: hints.jvmMaxHeapBytes, what: '-Xmx' }
@@ -254,10 +256,7 @@ export function predictOffline(
     memReason = `${n} ${hints.workers.server} worker processes: ${idle.value} MiB for the first and ${perWorker.value} MiB for each other one`;
     memSources = ['repo:Dockerfile', ...cite(idle), ...cite(perWorker)];
   } else {
-    const request =
-      (jvm ? book.stack('memory_request_jvm') : undefined) ??
-      book.stack('memory_request') ??
-      book.get('memory_request');
+    const request = forRuntime('memory_request');
     memRequest = request.value * MIB;
     memLimit = memRequest * limitRatio.value;
     memLow = (request.low ?? request.value * 0.5) * MIB;
@@ -298,10 +297,7 @@ export function predictOffline(
   });
 
   // --- CPU and replicas are designed together with the autoscaler.
-  const cpuDefault =
-    (jvm ? book.stack('cpu_request_jvm') : undefined) ??
-    book.stack('cpu_request') ??
-    book.get('cpu_request');
+  const cpuDefault = forRuntime('cpu_request');
   const { tier, why: tierWhy } = tierOf(bundle);
   const minFigure = book.get(`min_replicas_${tier}`);
   const minReplicas = Math.max(1, Math.round(minFigure.value));

@@ -83,7 +83,6 @@ export async function createReasoners(
       fallback: createOfflineReasoner({ retriever, target }),
     });
   const reasoners = { kubernetes: make('kubernetes'), proxmox: make('proxmox') };
-  const { fast, deep } = settings.value.models;
   return done({
     id: 'claude',
     reasonerFor: (target) => reasoners[target],
@@ -93,11 +92,11 @@ export async function createReasoners(
       );
       return {
         ...roundTotals(ledger.totals()),
-        models: { fast, deep },
-        prompts: Object.fromEntries(Object.values(prompts.value).map((p) => [p.agent, p.hash])),
+        models: reasoners.kubernetes.models,
+        prompts: reasoners.kubernetes.promptHashes,
         byService,
         fallbacks: [...reasoners.kubernetes.fallbacks(), ...reasoners.proxmox.fallbacks()],
-        pricesKnown: priceFor(fast).known && priceFor(deep).known,
+        pricesKnown: Object.values(reasoners.kubernetes.models).every((m) => priceFor(m).known),
       };
     },
     close: () => limiter.stop(),

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { FinalPlan } from '../agents/schema.js';
+import { PROMPT_AGENTS } from '../reasoners/llm/prompts.js';
 import { bytes, cpuQuantityFromMillicores, memoryQuantityFromBytes, millicores } from '../units.js';
 
 const Quantities = z.object({
@@ -88,7 +89,7 @@ export const LlmUsage = LlmTotals.extend({
   fallbacks: z.array(
     z.object({
       service: z.string(),
-      agent: z.enum(['context', 'prediction', 'refinement']),
+      agent: z.enum(PROMPT_AGENTS),
       reason: z.string(),
     }),
   ),

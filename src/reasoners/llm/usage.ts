@@ -3,8 +3,11 @@
  * (failed ones too), summed by service and by model. The ledger belongs to one run; nothing here
  * is global, since a server plans many repositories at once.
  */
+import type { LlmTotals } from '../../render/plan-document.js';
+import type { PromptAgent } from './prompts.js';
 
-export type CallAgent = 'context' | 'prediction' | 'refinement';
+/** The agent a call was for: one per prompt. */
+export type CallAgent = PromptAgent;
 
 export interface CallRecord {
   service?: string;
@@ -21,14 +24,8 @@ export interface CallRecord {
   error?: string;
 }
 
-export interface UsageTotals {
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  estimatedUsd: number;
-}
+/** Totals as the plan document publishes them (its `llm` field). */
+export type UsageTotals = LlmTotals;
 
 /** USD per million tokens. */
 export interface ModelPrice {
