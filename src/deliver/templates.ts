@@ -73,6 +73,12 @@ export const TEMPLATES = {
   'repo-too-large': ['url', 'size', 'bytes', 'maxSize', 'maxBytes'],
   'repo-more-than': ['count'],
   'repo-source-rejected': ['input', 'reason'],
+  // issue 5: jobs
+  // issue 5: delivery-text
+  // issue 5: delivery-flows
+  // issue 5: commands
+  // issue 5: action
+  // issue 5: app
 } as const satisfies Record<string, readonly string[]>;
 
 export type TemplateId = keyof typeof TEMPLATES;
