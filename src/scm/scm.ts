@@ -46,7 +46,9 @@ export interface CheckRunOutput {
 export type ReactionContent = 'eyes' | '+1' | '-1' | 'confused' | 'rocket';
 /** Thrown by ScmClient methods for responses the method does not map to a value. */
 export class ScmError extends Error {
+  /** The HTTP status GitHub answered (200 for a GraphQL answer that carries `errors`). */
   readonly status: number;
+  /** The route template, e.g. 'GET /repos/{owner}/{repo}' — never the values or credentials. */
   readonly route: string;
   constructor(route: string, status: number, message: string) {
     // The message is built from the route and status only, never from headers, so no token leaks.
@@ -88,6 +90,8 @@ export interface ScmClient {
     repo: RepoName,
     sha: string,
   ): Promise<{ sha: string; treeSha: string; parents: string[] }>;
+  /** GET /repos/{o}/{r}/git/ref/heads/{branch} → the branch's head commit; undefined on 404. */
+  getBranchHead(repo: RepoName, branch: string): Promise<string | undefined>;
   /** POST /repos/{o}/{r}/git/trees with base_tree and inline `content` entries (mode 100644, type blob) → tree sha. */
   createTree(repo: RepoName, baseTreeSha: string, files: TreeFile[]): Promise<string>;
   /** POST /repos/{o}/{r}/git/commits → commit sha. */
