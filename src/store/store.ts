@@ -1,0 +1,111 @@
+/**
+ * The Store port: what the app remembers between a webhook and the job it starts — job records,
+ * webhook deliveries already seen, approvals and the audit log. One interface, several engines
+ * (memory.ts now; PGlite and PostgreSQL with issue 6), so callers never know which one they hold.
+ */
+import type { ProvisionRequest } from '../request/index.js';
+
+/** A job's life: queued → running → done | refused | failed | cancelled. */
+export const JOB_STATES = ['queued', 'running', 'done', 'refused', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** The issue or pull-request conversation a job was asked from, where its status is shown. */
+export interface JobThread {
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  isPullRequest: boolean;
+}
+
+/** The repository and branch a job sizes, resolved once when the job is accepted. */
+export interface JobTarget {
+  owner: string;
+  repo: string;
+  /** The branch to read and to open the pull request against (the asked ref, else the default). */
+  branch: string;
+  defaultBranch: string;
+  /** https clone URL as the API reported it. */
+  cloneUrl: string;
+}
+
+export interface JobRecord {
+  /** 'job-' + 12 random hex digits. */
+  id: string;
+  /** What makes a request unique at its origin, e.g. 'comment:acme/shop#1234' or 'delivery:<guid>'. */
+  dedupeKey: string;
+  state: JobState;
+  /** Name of the last progress stage reached. */
+  stage?: string;
+  request: ProvisionRequest;
+  /** 'owner/repo@branch': jobs with the same key run one at a time. */
+  lockKey: string;
+  /** GitHub App installation to re-authenticate as; never a token. */
+  installationId?: number;
+  thread?: JobThread;
+  /** Set when the job is accepted; the worker clones and delivers from it. */
+  target?: JobTarget;
+  statusComment?: { id: number; nodeId: string };
+  checkRunId?: number;
+  pullRequest?: { number: number; url: string };
+  error?: { code: string; message: string };
+  /** ISO 8601. */
+  createdAt: string;
+  /** ISO 8601; set by every update. */
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export type NewJob = Omit<JobRecord, 'id' | 'state' | 'createdAt' | 'updatedAt'>;
+
+export interface ApprovalRecord {
+  jobId: string;
+  decision: 'approve' | 'reject';
+  /** GitHub login of who decided. */
+  by: string;
+  reason?: string;
+  /** ISO 8601. */
+  at: string;
+}
+
+export interface AuditEntry {
+  /** ISO 8601. */
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  jobId?: string;
+  detail?: string;
+}
+
+/**
+ * Every method returns copies: changing a returned record never changes what is stored. Calling a
+ * method after `close()` rejects, because that is a bug in the caller.
+ */
+export interface Store {
+  /** Creates a job unless one with the same dedupeKey exists (then returns it, created:false). Atomic. */
+  createJob(job: NewJob): Promise<{ created: boolean; job: JobRecord }>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  /** Shallow-merges the patch, sets updatedAt; throws on unknown id (a bug). Returns the new record. */
+  updateJob(
+    id: string,
+    patch: Partial<Omit<JobRecord, 'id' | 'dedupeKey' | 'createdAt'>>,
+  ): Promise<JobRecord>;
+  /** The newest job (by createdAt, then insertion) whose thread is this one. */
+  latestJobForThread(
+    owner: string,
+    repo: string,
+    issueNumber: number,
+  ): Promise<JobRecord | undefined>;
+  /** Newest first (by createdAt, then insertion). */
+  recentJobs(limit: number): Promise<JobRecord[]>;
+  /** Remembers a webhook delivery id; true the first time, false after (exactly-once on redelivery). */
+  markDelivery(deliveryId: string): Promise<boolean>;
+  recordApproval(approval: ApprovalRecord): Promise<void>;
+  /** In the order they were recorded. */
+  approvalsFor(jobId: string): Promise<ApprovalRecord[]>;
+  audit(entry: AuditEntry): Promise<void>;
+  /** Newest first. */
+  auditLog(limit: number): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}
