@@ -10,6 +10,8 @@ import { z } from 'zod';
 import { closestMatch } from './request/index.js';
 import { ENVIRONMENTS, TARGETS } from './request/index.js';
 import type { Environment, Target } from './request/index.js';
+import { REPO_PERMISSIONS } from './scm/scm.js';
+import type { RepoPermission } from './scm/scm.js';
 import {
   bytesFromMemoryQuantity,
   cpuQuantityFromMillicores,
@@ -59,6 +61,12 @@ const NAMESPACE_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const REPO_PATTERN =
   /^(?<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/(?<name>[A-Za-z0-9._-]{1,100}|\*)$/;
 const PLACEHOLDER = /\{(?<name>[^{}]*)\}/g;
+/** GitHub's login rule: 1–39 letters, digits or single hyphens, not starting or ending with one. */
+const GITHUB_LOGIN = /^(?=.{1,39}$)[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$/;
+const LOGIN_HINT =
+  'expected a GitHub login (1–39 letters, digits or single hyphens, not starting or ending with "-")';
+const BOT_LOGIN_HINT =
+  'bot accounts never run commands (ai-provision ignores them); remove this entry';
 
 // YAML reads `cpu: 2` as a number and `cpu: 500m` as text; both are quantities.
 const cpuQuantity = z
@@ -71,6 +79,15 @@ const memoryQuantity = z
   .refine((value) => bytesFromMemoryQuantity(value) !== undefined, {
     message: MEMORY_QUANTITY_HINT,
   });
+
+// YAML reads an all-digit login (`- 1234`) as a number; it is still a login.
+const githubLogin = z.preprocess(
+  (value) => (Number.isSafeInteger(value) && (value as number) >= 0 ? String(value) : value),
+  z
+    .string()
+    .refine((login) => !/\[bot\]$/i.test(login), { message: BOT_LOGIN_HINT, abort: true })
+    .refine((login) => GITHUB_LOGIN.test(login), { message: LOGIN_HINT }),
+);
 
 const outputPath = z
   .string()
@@ -193,11 +210,36 @@ export const RepoConfig = z
     allowed_repos: z
       .array(z.string().regex(REPO_PATTERN, { message: 'expected "owner/name" or "owner/*"' }))
       .optional(),
+    /**
+     * Who may ask for a sizing with `/ai-provision` in this repository (help and status need only
+     * read access; bots are always ignored).
+     */
+    access: z
+      .object({
+        /**
+         * The least repository permission a person needs to ask: "none", "read", "triage", "write",
+         * "maintain" or "admin". Default: "write". "none" and "read" let anyone who can comment (on a
+         * public repository: anyone) start jobs that clone repositories and open pull requests.
+         */
+        min_permission: z.enum(REPO_PERMISSIONS).optional(),
+        /**
+         * When not empty, only these GitHub logins may ask (case-insensitive), and they still need
+         * min_permission. Default: [] (everyone with min_permission).
+         */
+        users: z.array(githubLogin).optional(),
+      })
+      .strict()
+      .optional(),
     /** Who must approve what (recorded now; enforced by the apply gate). */
     approvals: z
       .object({
         /** Actions that wait for a human: "apply" to a cluster, any plan for "prod". Default: both. */
         required_for: z.array(z.enum(APPROVAL_GATES)).optional(),
+        /**
+         * The least repository permission a person needs to `/ai-provision approve` or `reject`:
+         * "none", "read", "triage", "write", "maintain" or "admin". Default: "maintain".
+         */
+        min_permission: z.enum(REPO_PERMISSIONS).optional(),
       })
       .strict()
       .optional(),
@@ -217,7 +259,13 @@ export interface ResolvedConfig {
   policy: ResolvedPolicy;
   pricing: { vcpuHour: number; gibHour: number };
   allowedRepos: string[];
-  approvals: { requiredFor: ApprovalGate[] };
+  /** Who may ask for a sizing. */
+  access: {
+    minPermission: RepoPermission;
+    /** Empty: everyone with minPermission. Logins as written, duplicates (any case) removed. */
+    users: string[];
+  };
+  approvals: { requiredFor: ApprovalGate[]; minPermission: RepoPermission };
 }
 
 export interface ResolvedPolicy {
@@ -284,7 +332,8 @@ export function defaultResolvedConfig(): ResolvedConfig {
     },
     pricing: { ...DEFAULT_PRICING },
     allowedRepos: [],
-    approvals: { requiredFor: ['apply', 'prod'] },
+    access: { minPermission: 'write', users: [] },
+    approvals: { requiredFor: ['apply', 'prod'], minPermission: 'maintain' },
   };
 }
 
@@ -345,10 +394,26 @@ export function resolveRepoConfig(config: RepoConfig): ResolvedConfig {
       gibHour: config.pricing?.gib_hour ?? base.pricing.gibHour,
     },
     allowedRepos: [...new Set(config.allowed_repos ?? [])],
+    access: {
+      minPermission: config.access?.min_permission ?? base.access.minPermission,
+      users: uniqueIgnoringCase(config.access?.users ?? []),
+    },
     approvals: {
       requiredFor: [...new Set(config.approvals?.required_for ?? base.approvals.requiredFor)],
+      minPermission: config.approvals?.min_permission ?? base.approvals.minPermission,
     },
   };
+}
+
+/** The first spelling of each value, compared case-insensitively (GitHub logins ignore case). */
+function uniqueIgnoringCase(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return values.filter((value) => {
+    const key = value.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

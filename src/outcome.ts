@@ -16,7 +16,12 @@ export const ERROR_CODES = [
   'repo-too-many-files',
   'repo-clone-timeout',
   'repo-path-not-found',
+  'repo-no-services',
   'config-invalid',
+  'permission-denied',
+  'repo-not-allowed',
+  'repo-not-readable',
+  'job-locked',
   'internal',
 ] as const;
 

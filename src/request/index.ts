@@ -38,3 +38,5 @@ export {
 export { DEFAULT_ALLOWED_HOSTS, blockedHostKind, validateRepoUrl } from './validate-repo-url.js';
 export type { RepoLocation, RepoUrlOptions } from './validate-repo-url.js';
 export { parseDescription } from './parse-description.js';
+export { DISPATCH_EVENT_TYPE, requestFromDispatch } from './from-dispatch.js';
+export type { DispatchOptions, DispatchResult } from './from-dispatch.js';

@@ -59,7 +59,8 @@ describe('config', () => {
         },
         pricing: { vcpuHour: 0.0445, gibHour: 0.0049225 },
         allowedRepos: [],
-        approvals: { requiredFor: ['apply', 'prod'] },
+        access: { minPermission: 'write', users: [] },
+        approvals: { requiredFor: ['apply', 'prod'], minPermission: 'maintain' },
       });
     });
 
@@ -88,7 +89,8 @@ describe('config', () => {
         },
         pricing: { vcpuHour: 0.0445, gibHour: 0.0049225 },
         allowedRepos: ['myorg/shop-frontend', 'myorg-platform/*'],
-        approvals: { requiredFor: ['apply', 'prod'] },
+        access: { minPermission: 'write', users: ['alice', 'bob-smith'] },
+        approvals: { requiredFor: ['apply', 'prod'], minPermission: 'maintain' },
       });
     });
 
@@ -116,6 +118,44 @@ describe('config', () => {
         ...defaultResolvedConfig().policy,
         [key]: undefined,
       });
+    });
+
+    it.each([
+      [
+        'a lower permission to ask',
+        'access:\n  min_permission: triage\n',
+        { minPermission: 'triage', users: [] },
+      ],
+      [
+        'an allow-list, duplicates in any case removed, first spelling kept',
+        'access:\n  users: [Alice, bob, ALICE, 1234]\n',
+        { minPermission: 'write', users: ['Alice', 'bob', '1234'] },
+      ],
+      [
+        'logins of 1 and 39 characters',
+        `access:\n  users: [a, ${'b'.repeat(39)}]\n`,
+        { minPermission: 'write', users: ['a', 'b'.repeat(39)] },
+      ],
+      [
+        'an explicitly empty allow-list',
+        'access:\n  min_permission: admin\n  users: []\n',
+        { minPermission: 'admin', users: [] },
+      ],
+    ])('access: %s', (_name, text, access) => {
+      const result = loadRepoConfig(text);
+
+      const config = configOf(result);
+      expect(config.access).toEqual(access);
+      expect(config.approvals).toEqual(defaultResolvedConfig().approvals);
+    });
+
+    it('approvals.min_permission is resolved beside required_for', () => {
+      const text = 'approvals:\n  min_permission: write\n';
+
+      const config = configOf(loadRepoConfig(text));
+
+      expect(config.approvals).toEqual({ requiredFor: ['apply', 'prod'], minPermission: 'write' });
+      expect(config.access).toEqual(defaultResolvedConfig().access);
     });
 
     it('a quota may limit only one resource', () => {
@@ -288,6 +328,62 @@ describe('config', () => {
         'expected one of "apply", "prod", got "deploy"',
       ],
       [
+        'access permission with a close value',
+        'access:\n  min_permission: writer\n',
+        2,
+        'access.min_permission',
+        'expected one of "none", "read", "triage", "write", "maintain", "admin", got "writer"; did you mean "write"?',
+      ],
+      [
+        'approval permission in capitals',
+        'approvals:\n  required_for: [prod]\n  min_permission: Maintain\n',
+        3,
+        'approvals.min_permission',
+        'got "Maintain"; did you mean "maintain"?',
+      ],
+      [
+        'a login with a double hyphen',
+        'access:\n  users:\n    - alice\n    - bob--smith\n',
+        4,
+        'access.users[1]',
+        'expected a GitHub login (1–39 letters, digits or single hyphens, not starting or ending with "-"), got "bob--smith"',
+      ],
+      [
+        'a login starting with a hyphen',
+        'access:\n  users: [-bob]\n',
+        2,
+        'access.users[0]',
+        'expected a GitHub login',
+      ],
+      [
+        'a login longer than 39 characters',
+        `access:\n  users: [${'a'.repeat(40)}]\n`,
+        2,
+        'access.users[0]',
+        'expected a GitHub login',
+      ],
+      [
+        'an email address for a login',
+        'access:\n  users: [alice@example.com]\n',
+        2,
+        'access.users[0]',
+        'expected a GitHub login',
+      ],
+      [
+        'a bot account',
+        'access:\n  users:\n    - alice\n    - dependabot[bot]\n',
+        4,
+        'access.users[1]',
+        'bot accounts never run commands (ai-provision ignores them); remove this entry, got "dependabot[bot]"',
+      ],
+      [
+        'users given as one login instead of a list',
+        'access:\n  users: alice\n',
+        2,
+        'access.users',
+        'expected a list, got "alice"',
+      ],
+      [
         'a section that is a list',
         'policy:\n  - max_replicas: 3\n',
         1,
@@ -354,6 +450,20 @@ describe('config', () => {
         4,
         'policy.node_size.mem',
         'known keys: cpu, memory',
+      ],
+      [
+        'a singular users key',
+        'access:\n  user: [alice]\n',
+        2,
+        'access.user',
+        'did you mean "users"?',
+      ],
+      [
+        'the permission key written in camelCase',
+        'approvals:\n  minPermission: admin\n',
+        2,
+        'approvals.minPermission',
+        'did you mean "min_permission"?',
       ],
       [
         'a key with nothing close',
