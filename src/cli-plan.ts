@@ -5,8 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { Outcome } from './outcome.js';
-import { runPlan, type PlanResult } from './pipeline.js';
+import { done, type Outcome } from './outcome.js';
+import { runPlan, type PlanDeps, type PlanResult } from './pipeline.js';
 import { createKnowledgeRetriever } from './rag/retriever.js';
 import { createReasoners } from './reasoners/select.js';
 import { REASONER_IDS, type ReasonerId } from './reasoners/reasoner.js';
@@ -41,6 +41,35 @@ export function writePlanFiles(outDir: string, result: PlanResult): string[] {
     written.push(target);
   }
   return written;
+}
+
+/** The adapters a plan runs with, and how to release them once it is done. */
+export interface PlanAdapters {
+  deps: PlanDeps;
+  /** Releases the reasoners' timers; call once the plan is finished. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the knowledge retriever and the reasoners `plan` uses: Claude when asked for (or, unasked,
+ * when `env` has ANTHROPIC_API_KEY), otherwise the offline reasoner. Shared by `plan` and `action`.
+ */
+export async function createPlanAdapters(
+  reasoner: ReasonerId | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Outcome<PlanAdapters>> {
+  const retriever = await createKnowledgeRetriever();
+  const setup = await createReasoners(reasoner, retriever, env);
+  if (setup.kind !== 'done') return setup;
+  const reasoners = setup.value;
+  return done({
+    deps: {
+      retriever,
+      reasonerFor: (target) => reasoners.reasonerFor(target),
+      llmUsage: () => reasoners.llmUsage(),
+    },
+    close: () => reasoners.close(),
+  });
 }
 
 function oneOf<T extends string>(values: readonly T[], what: string): (v: string) => T {
@@ -118,13 +147,11 @@ export function registerPlanCommands(
         process.exitCode = 2;
         return;
       }
-      const retriever = await createKnowledgeRetriever();
-      const setup = await createReasoners(opts.reasoner, retriever);
-      if (setup.kind !== 'done') {
-        process.exitCode = helpers.report(setup);
+      const adapters = await createPlanAdapters(opts.reasoner);
+      if (adapters.kind !== 'done') {
+        process.exitCode = helpers.report(adapters);
         return;
       }
-      const reasoners = setup.value;
       const outcome = await runPlan(
         {
           source: repo,
@@ -139,11 +166,7 @@ export function registerPlanCommands(
             ? {}
             : { allowedHosts: ['github.com', ...opts.allowedHost] }),
         },
-        {
-          retriever,
-          reasonerFor: (target) => reasoners.reasonerFor(target),
-          llmUsage: () => reasoners.llmUsage(),
-        },
+        adapters.value.deps,
       );
       if (outcome.kind === 'done') {
         if (opts.out !== undefined) {
@@ -152,7 +175,7 @@ export function registerPlanCommands(
         }
         process.stdout.write(planCommandOutput(outcome.value, opts.format));
       }
-      await reasoners.close();
+      await adapters.value.close();
       process.exitCode = helpers.report(outcome);
     });
 

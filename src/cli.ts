@@ -5,11 +5,15 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runAccuracyBench } from './bench/accuracy.js';
 import { runAnalyzeBench } from './bench/analyze.js';
+import { runE2eBench } from './bench/e2e.js';
 import { runLlmBench } from './bench/llm.js';
 import { docsAnchor, type Outcome } from './outcome.js';
 import { analyzeSource } from './repo/analyze-source.js';
 import { formatRepoFacts } from './render/repo-table.js';
+import { registerActionCommand } from './cli-action.js';
 import { registerPlanCommands } from './cli-plan.js';
+import { readServerSettings } from './env.js';
+import { startServer, startSetup } from './serve.js';
 
 function list(value: string, previous: string[] = []): string[] {
   const items = value
@@ -75,6 +79,36 @@ program
   );
 
 registerPlanCommands(program, { list, report });
+registerActionCommand(program, { report });
+
+program
+  .command('serve')
+  .description(
+    'Run the GitHub App: receive webhooks, answer /ai-provision comments and repository_dispatch with pull requests.',
+  )
+  .action(async () => {
+    const settings = readServerSettings(process.env);
+    if (settings.kind === 'invalid') {
+      process.stderr.write(
+        `error: the server settings are not usable:\n${settings.problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example and README "Running the GitHub App".\n`,
+      );
+      process.exitCode = 2;
+      return;
+    }
+    if (settings.kind === 'setup') {
+      process.stderr.write(
+        'No APP_ID / PRIVATE_KEY: starting the App registration page (Probot manifest flow from app.yml).\n',
+      );
+      await startSetup();
+      return;
+    }
+    const server = await startServer(settings);
+    const stop = (): void => {
+      void server.close().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
 
 const bench = program
   .command('bench')
@@ -128,6 +162,17 @@ bench
   .option('--no-record', 'do not append to bench/RESULTS.md')
   .action(async (opts: { record: boolean }) => {
     process.exitCode = report(await runLlmBench({ record: opts.record }));
+  });
+
+bench
+  .command('e2e')
+  .description(
+    'Comment-to-pull-request time and GitHub API calls per request: serve, git server and a fake GitHub API on loopback.',
+  )
+  .option('--runs <n>', 'measured requests (median reported)', (v) => Number.parseInt(v, 10), 5)
+  .option('--no-record', 'do not append to bench/RESULTS.md')
+  .action(async (opts: { runs: number; record: boolean }) => {
+    process.exitCode = report(await runE2eBench(opts));
   });
 
 await program.parseAsync(process.argv);

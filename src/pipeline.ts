@@ -12,7 +12,11 @@ import { loadRepoConfig, REPO_CONFIG_FILE, type ResolvedConfig } from './config.
 import { done, refused, type Outcome } from './outcome.js';
 import type { Retriever } from './rag/schema.js';
 import type { Reasoner } from './reasoners/reasoner.js';
-import { withAnalyzedSource, type AnalyzedSource } from './repo/analyze-source.js';
+import {
+  withAnalyzedSource,
+  type AnalyzeSourceOptions,
+  type AnalyzedSource,
+} from './repo/analyze-source.js';
 import type { ExistingDeployment } from './repo/schema.js';
 import { renderKubernetes, validateKubernetesObject } from './render/kubernetes.js';
 import { patchExisting } from './render/patch.js';
@@ -38,7 +42,14 @@ export interface PlanRequest {
   namespace?: string;
   allowLocalPath: boolean;
   allowedHosts?: string[];
+  /** Clone from here instead of `source` (the GitHub API's clone_url); `source` is still validated and reported. */
+  cloneUrl?: string;
+  /** Fetch settings from the caller: installation token, CA, timeouts, cancellation. */
+  fetch?: AnalyzeSourceOptions['fetch'];
 }
+
+/** Stages a plan reports as it moves, for progress comments. */
+export type PlanStage = 'cloning' | 'analysing' | 'agent-1' | 'agent-2' | 'agent-3' | 'rendering';
 
 export interface PlanDeps {
   retriever: Retriever;
@@ -46,6 +57,8 @@ export interface PlanDeps {
   reasonerFor(target: 'kubernetes' | 'proxmox'): Reasoner;
   /** Calls, tokens and cost of a model reasoner so far; absent for the offline reasoner. */
   llmUsage?: () => LlmUsage | undefined;
+  /** Told as each stage starts; must not throw. */
+  onStage?: (stage: PlanStage) => void;
 }
 
 export interface PlanFile {
@@ -63,6 +76,8 @@ export interface PlanResult {
   /** All new manifests as one multi-document YAML stream. */
   manifests: string;
   timings: Record<string, number>;
+  /** The commit and tree that were read (clones): a pull request builds on them. */
+  base: { commit?: string; tree?: string };
 }
 
 async function timed<T>(
@@ -192,6 +207,9 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
       ...(request.ref === undefined ? {} : { ref: request.ref }),
       ...(request.paths === undefined ? {} : { paths: request.paths }),
       ...(request.allowedHosts === undefined ? {} : { allowedHosts: request.allowedHosts }),
+      ...(request.cloneUrl === undefined ? {} : { cloneUrl: request.cloneUrl }),
+      ...(request.fetch === undefined ? {} : { fetch: request.fetch }),
+      ...(deps.onStage === undefined ? {} : { onStage: deps.onStage }),
     },
     async (source) => {
       timings['fetch+analyze'] = Math.round(performance.now() - started);
@@ -209,6 +227,7 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
           ? ['kubernetes', 'proxmox']
           : [request.target === 'proxmox' ? 'proxmox' : 'kubernetes'];
 
+      deps.onStage?.('agent-1');
       const bundles = await timed(timings, 'agent-1-context', () =>
         buildContext(
           {
@@ -225,6 +244,7 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
       );
 
       const drafts: { bundle: ContextBundle; draft: DraftPlan }[] = [];
+      deps.onStage?.('agent-2');
       await timed(timings, 'agent-2-prediction', async () => {
         for (const target of targets) {
           for (const bundle of bundles)
@@ -233,6 +253,7 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
       });
 
       const finals: { bundle: ContextBundle; plan: FinalPlan }[] = [];
+      deps.onStage?.('agent-3');
       await timed(timings, 'agent-3-refinement', async () => {
         for (const { bundle, draft } of drafts) {
           const plan = await refinePlan(draft, bundle, {
@@ -257,6 +278,7 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
       const reportServices: ReportService[] = [];
       const warnings: string[] = [];
       const yamlParts: string[] = [];
+      deps.onStage?.('rendering');
       await timed(timings, 'render', () => {
         for (const { bundle, plan } of finals) {
           const existing = source.facts.deployments.find(
@@ -315,6 +337,10 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
         files,
         manifests: yamlParts.join('\n---\n') + (yamlParts.length > 0 ? '\n' : ''),
         timings,
+        base: {
+          ...(source.facts.commit === undefined ? {} : { commit: source.facts.commit }),
+          ...(source.tree === undefined ? {} : { tree: source.tree }),
+        },
       });
     },
   );

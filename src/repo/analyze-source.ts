@@ -20,6 +20,13 @@ export interface AnalyzeSourceOptions {
   /** Passed through to the clone (timeouts, size limits, CA, protocols for tests). */
   fetch?: Omit<FetchOptions, 'workspace' | 'ref'>;
   workspaceDir?: string;
+  /**
+   * Where to clone from, when it differs from what the user typed: the GitHub API's `clone_url`
+   * of a repository the user named (GitHub Enterprise, tests). `input` is still validated.
+   */
+  cloneUrl?: string;
+  /** Told when the fetch starts and when the analysis starts, for progress reports. */
+  onStage?: (stage: 'cloning' | 'analysing') => void;
 }
 
 export async function analyzeSource(
@@ -36,6 +43,8 @@ export interface AnalyzedSource {
   dir: string;
   /** Reads a repository-relative text file of the checkout; undefined when absent or unreadable. */
   readFile(path: string): string | undefined;
+  /** The checked-out commit's tree, for clones. */
+  tree?: string;
 }
 
 /**
@@ -62,13 +71,14 @@ export async function withAnalyzedSource<T>(
   }
   const source =
     target.kind === 'url'
-      ? { kind: 'url' as const, url: target.url }
+      ? { kind: 'url' as const, url: options.cloneUrl ?? target.url }
       : { kind: 'path' as const, path: target.path };
   const protocols: NonNullable<FetchOptions['allowedProtocols']> =
     options.fetch?.allowedProtocols ?? (target.kind === 'path' ? ['https', 'file'] : ['https']);
 
   return withWorkspace(
     async (workspace) => {
+      options.onStage?.('cloning');
       const fetched = await fetchRepository(source, {
         ...options.fetch,
         allowedProtocols: protocols,
@@ -76,6 +86,7 @@ export async function withAnalyzedSource<T>(
         ...(options.ref === undefined ? {} : { ref: options.ref }),
       });
       if (fetched.kind !== 'done') return fetched;
+      options.onStage?.('analysing');
       const facts = analyzeRepo(fetched.value.dir, {
         source: input,
         ...(fetched.value.ref === undefined ? {} : { ref: fetched.value.ref }),
@@ -83,7 +94,12 @@ export async function withAnalyzedSource<T>(
         ...(options.paths === undefined ? {} : { paths: options.paths }),
       });
       const dir = fetched.value.dir;
-      return use({ facts, dir, readFile: (path) => readRepoFile(dir, path) });
+      return use({
+        facts,
+        dir,
+        readFile: (path) => readRepoFile(dir, path),
+        ...(fetched.value.tree === undefined ? {} : { tree: fetched.value.tree }),
+      });
     },
     options.workspaceDir === undefined ? {} : { baseDir: options.workspaceDir },
   );

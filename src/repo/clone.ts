@@ -73,6 +73,8 @@ export interface FetchedRepo {
   dir: string;
   /** The checked-out commit; undefined for a directory that is not in a git repository. */
   commit?: string;
+  /** The tree of that commit (clones only): a pull request's new tree builds on it without an API call. */
+  tree?: string;
   /** The ref that was asked for, or the default branch's name when none was. */
   ref?: string;
   /** Bytes of files, `.git` excluded. */
@@ -304,12 +306,18 @@ async function cloneSteps(git: SimpleGit, target: CloneTarget): Promise<Outcome<
     cloned: true,
   };
   if (resolvedRef) fetched.ref = resolvedRef;
+  const tree = await revParse(git, commit, 'tree');
+  if (tree) fetched.tree = tree;
   return done(fetched);
 }
 
-async function revParse(git: SimpleGit, name: string): Promise<string | undefined> {
+async function revParse(
+  git: SimpleGit,
+  name: string,
+  kind: 'commit' | 'tree' = 'commit',
+): Promise<string | undefined> {
   try {
-    const out = (await git.raw(['rev-parse', '--verify', '-q', `${name}^{commit}`])).trim();
+    const out = (await git.raw(['rev-parse', '--verify', '-q', `${name}^{${kind}}`])).trim();
     return /^[0-9a-f]{40,64}$/.test(out) ? out : undefined;
   } catch (error) {
     // Only git's own "no such ref" is an answer; timeouts and guard errors are not.

@@ -1,0 +1,259 @@
+/**
+ * The whole App on loopback, for the end-to-end tests and `bench:e2e`: a git server holding the
+ * example repositories, a fake GitHub API, and `ai-provision serve` as a real child process that
+ * receives signed webhooks over HTTP. Nothing leaves 127.0.0.1.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFakeGitHub, type FakeGitHub, type FakeGitHubRepo } from './fake-github-api.js';
+import { makeBareRepo, removeBareRepos, startGitServer, type GitServer } from './git-server.js';
+import { issueCommentPayload, repositoryDispatchPayload } from './webhook-payloads.js';
+import { sendWebhook } from './webhooks.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const APP_ID = 4242;
+export const INSTALLATION_ID = 77;
+export const WEBHOOK_SECRET = 'loopback-webhook-secret';
+
+/** Every file under `dir` as path → text, for makeBareRepo. */
+export function filesOf(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (at: string): void => {
+    for (const name of readdirSync(at)) {
+      const path = join(at, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else files[relative(dir, path).split('\\').join('/')] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+export interface HarnessRepo {
+  owner: string;
+  repo: string;
+  /** Files of the repository's single commit on `main`. */
+  files: Record<string, string>;
+  /** login → role on this repository. */
+  permissions?: Record<string, string>;
+  /** Issue numbers that exist, and pull requests (number → head). */
+  issues?: number[];
+  pulls?: Record<number, { headSha: string; headRef: string; baseRef: string }>;
+  /** Files the contents API serves (e.g. `.github/ai-provision.yml`). Defaults to `files`. */
+  apiFiles?: Record<string, string>;
+}
+
+export interface AppHarness {
+  git: GitServer;
+  github: FakeGitHub;
+  /** http://127.0.0.1:<port> of `ai-provision serve`. */
+  appUrl: string;
+  webhookUrl: string;
+  /** Everything the server printed (pino JSON lines and stderr). */
+  logs(): string;
+  cloneUrl(owner: string, repo: string): string;
+  /** Posts a signed issue_comment webhook; returns the HTTP status and the delivery id. */
+  comment(input: {
+    owner: string;
+    repo: string;
+    body: string;
+    login: string;
+    issueNumber?: number;
+    commentId?: number;
+    isPullRequest?: boolean;
+    senderType?: 'User' | 'Bot';
+    action?: 'created' | 'edited';
+    changesBodyFrom?: string;
+    deliveryId?: string;
+    signature?: string;
+  }): Promise<{ status: number; deliveryId: string; commentId: number }>;
+  dispatch(input: {
+    owner: string;
+    repo: string;
+    clientPayload: unknown;
+    login: string;
+    deliveryId?: string;
+    eventType?: string;
+  }): Promise<{ status: number; deliveryId: string }>;
+  /** Polls `check` every 25 ms until it returns a value other than undefined, or fails after timeoutMs. */
+  waitFor<T>(check: () => T | undefined, timeoutMs?: number, what?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+let nextCommentId = 5000;
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((res) => probe.close(() => res()));
+  return port;
+}
+
+export async function startAppHarness(options: {
+  repos: HarnessRepo[];
+  env?: Record<string, string>;
+}): Promise<AppHarness> {
+  const bare: Record<string, string> = {};
+  const heads = new Map<string, { commit: string; tree: string }>();
+  for (const r of options.repos) {
+    const dir = await makeBareRepo(r.files);
+    bare[`${r.owner}/${r.repo}.git`] = dir;
+    // The fake API must know the commit the App will clone, as GitHub would.
+    const revParse = (what: string): string =>
+      execFileSync('git', ['--git-dir', dir, 'rev-parse', what], { encoding: 'utf8' }).trim();
+    heads.set(`${r.owner}/${r.repo}`, { commit: revParse('main'), tree: revParse('main^{tree}') });
+  }
+  const git = await startGitServer({ repos: bare, tls: true });
+  const cloneUrl = (owner: string, repo: string): string => `${git.url}/${owner}/${repo}.git`;
+  const fakeRepos: FakeGitHubRepo[] = options.repos.map((r) => {
+    const head = heads.get(`${r.owner}/${r.repo}`)!;
+    return {
+      owner: r.owner,
+      repo: r.repo,
+      defaultBranch: 'main',
+      commits: { [head.commit]: { tree: head.tree } },
+      branches: { main: head.commit },
+      cloneUrl: cloneUrl(r.owner, r.repo),
+      files: r.apiFiles ?? {},
+      permissions: r.permissions ?? {},
+      issues: r.issues ?? [1],
+      pulls: r.pulls ?? {},
+    };
+  });
+  const github = await startFakeGitHub({
+    repos: fakeRepos,
+    appId: APP_ID,
+    installationId: INSTALLATION_ID,
+  });
+
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  // Probot treats PORT=0 as "use 3000", so a free port is found first.
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'serve'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      TMPDIR: process.env.TMPDIR ?? '/tmp',
+      APP_ID: String(APP_ID),
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GITHUB_API_URL: github.url,
+      GIT_CA_FILE: git.caFile ?? '',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+
+  async function waitFor<T>(
+    check: () => T | undefined,
+    timeoutMs = 30_000,
+    what = 'condition',
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}\n${output.slice(-4000)}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  const appUrl = await waitFor(
+    () =>
+      /"url":"(?<url>http:\/\/127\.0\.0\.1:\d+)"[^\n]*ai-provision is listening/.exec(output)
+        ?.groups?.url,
+    30_000,
+    'the server to listen',
+  );
+  const webhookUrl = `${appUrl}/api/github/webhooks`;
+
+  return {
+    git,
+    github,
+    appUrl,
+    webhookUrl,
+    logs: () => output,
+    cloneUrl,
+    waitFor,
+    async comment(input) {
+      const deliveryId = input.deliveryId ?? randomUUID();
+      const commentId = input.commentId ?? nextCommentId++;
+      const payload = issueCommentPayload({
+        owner: input.owner,
+        repo: input.repo,
+        cloneUrl: cloneUrl(input.owner, input.repo),
+        issueNumber: input.issueNumber ?? 1,
+        commentId,
+        body: input.body,
+        login: input.login,
+        senderType: input.senderType ?? 'User',
+        action: input.action ?? 'created',
+        ...(input.changesBodyFrom === undefined ? {} : { changesBodyFrom: input.changesBodyFrom }),
+        isPullRequest: input.isPullRequest ?? false,
+        installationId: INSTALLATION_ID,
+      });
+      const sent = await sendWebhook(webhookUrl, {
+        event: 'issue_comment',
+        payload,
+        secret: WEBHOOK_SECRET,
+        deliveryId,
+        ...(input.signature === undefined ? {} : { signature: input.signature }),
+      });
+      return { status: sent.status, deliveryId, commentId };
+    },
+    async dispatch(input) {
+      const deliveryId = input.deliveryId ?? randomUUID();
+      const payload = repositoryDispatchPayload({
+        owner: input.owner,
+        repo: input.repo,
+        cloneUrl: cloneUrl(input.owner, input.repo),
+        clientPayload: input.clientPayload,
+        login: input.login,
+        installationId: INSTALLATION_ID,
+        ...(input.eventType === undefined ? {} : { action: input.eventType }),
+      });
+      const sent = await sendWebhook(webhookUrl, {
+        event: 'repository_dispatch',
+        payload,
+        secret: WEBHOOK_SECRET,
+        deliveryId,
+      });
+      return { status: sent.status, deliveryId };
+    },
+    async close() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await github.close();
+      await git.close();
+      await removeBareRepos();
+    },
+  };
+}
