@@ -15,7 +15,7 @@ FROM node:20-bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
@@ -23,7 +23,9 @@ COPY --from=build --chown=node:node /app/dist ./dist
 # Read at run time: the sizing knowledge and the agents' prompts.
 COPY --chown=node:node knowledge ./knowledge
 COPY --chown=node:node prompts ./prompts
+COPY --chown=node:node app.yml ./
 USER node
 EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/cli.js", "serve"]

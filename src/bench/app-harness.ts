@@ -110,7 +110,13 @@ export async function startAppHarness(options: {
       execFileSync('git', ['--git-dir', dir, 'rev-parse', what], { encoding: 'utf8' }).trim();
     heads.set(`${r.owner}/${r.repo}`, { commit: revParse('main'), tree: revParse('main^{tree}') });
   }
-  const git = await startGitServer({ repos: bare, tls: true });
+  // Every clone must carry an installation token the fake API issued, as for a private repository.
+  let issued: readonly string[] = [];
+  const git = await startGitServer({
+    repos: bare,
+    tls: true,
+    requireAuth: (user, password) => user === 'x-access-token' && issued.includes(password),
+  });
   const cloneUrl = (owner: string, repo: string): string => `${git.url}/${owner}/${repo}.git`;
   const fakeRepos: FakeGitHubRepo[] = options.repos.map((r) => {
     const head = heads.get(`${r.owner}/${r.repo}`)!;
@@ -133,6 +139,7 @@ export async function startAppHarness(options: {
     installationId: INSTALLATION_ID,
   });
 
+  issued = github.tokensIssued;
   const { privateKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },

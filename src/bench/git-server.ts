@@ -23,7 +23,8 @@ export interface GitServerOptions {
   repos: Record<string, string>;
   tls: boolean;
   /** When set, every request needs HTTP Basic credentials equal to these. */
-  requireAuth?: { user: string; password: string };
+  /** Static credentials, or a check of the user and password (e.g. "a token the fake API issued"). */
+  requireAuth?: { user: string; password: string } | ((user: string, password: string) => boolean);
   /** Every response waits this long before it starts (timeouts under test). */
   delayMs?: number;
 }
@@ -135,11 +136,16 @@ function serve(
   runBackend(req, res, backend, target, url.search.replace(/^\?/, ''));
 }
 
-function authorised(req: IncomingMessage, expected: { user: string; password: string }): boolean {
+function authorised(
+  req: IncomingMessage,
+  expected: NonNullable<GitServerOptions['requireAuth']>,
+): boolean {
   const match = /^Basic (?<value>\S+)$/i.exec(req.headers.authorization ?? '');
   if (!match?.groups?.value) return false;
   const decoded = Buffer.from(match.groups.value, 'base64').toString('utf8');
-  return decoded === `${expected.user}:${expected.password}`;
+  if (typeof expected !== 'function') return decoded === `${expected.user}:${expected.password}`;
+  const colon = decoded.indexOf(':');
+  return colon > 0 && expected(decoded.slice(0, colon), decoded.slice(colon + 1));
 }
 
 interface RepoTarget {

@@ -296,6 +296,21 @@ describe('app (serve) end to end', () => {
     expect(run.output.summary).toContain('git_repo');
   });
 
+  it('collapses the earlier status comment when the thread asks again', async () => {
+    const earlier = threadComments('shop', 1)[0]!;
+
+    await h.comment({ owner: 'acme', repo: 'shop', body: REQUEST, login: 'alice' });
+    const later = await h.waitFor(
+      () =>
+        threadComments('shop', 1).find((c) => c.id !== earlier.id && /\/pull\/\d+/.test(c.body)),
+      60_000,
+      'the new status comment',
+    );
+
+    expect(h.github.comments.find((c) => c.id === earlier.id)?.minimized).toBe(true);
+    expect(later.minimized).toBe(false);
+  }, 90_000);
+
   it('serves /healthz', async () => {
     const response = await fetch(`${h.appUrl}/healthz`);
 
