@@ -16,6 +16,13 @@ export interface E2eBenchOptions {
   record: boolean;
 }
 
+/**
+ * Pause between runs so the App's GitHub write bucket (src/scm/throttle.ts) is full again: each
+ * run measures a request that does not arrive on the heels of another one from the same
+ * installation. Back-to-back requests are paced to ≤ 60 writes a minute by design.
+ */
+const REFILL_PAUSE_MS = 16_000;
+
 const DESCRIPTION =
   'Online shop: Go orders API, Spring Boot inventory, Next.js storefront; 2k QPS peak, 99.95% availability, PostgreSQL, Kafka, Redis';
 
@@ -89,7 +96,11 @@ export async function runE2eBench(options: E2eBenchOptions): Promise<Outcome<voi
   try {
     // One unmeasured warm-up: the first job loads the knowledge index in the server.
     await oneRun(h, repos[0]!, 'warm-up', 1);
-    for (const repo of repos.slice(1)) results.push(await oneRun(h, repo, `new PR (${repo})`, 1));
+    for (const repo of repos.slice(1)) {
+      await new Promise((r) => setTimeout(r, REFILL_PAUSE_MS));
+      results.push(await oneRun(h, repo, `new PR (${repo})`, 1));
+    }
+    await new Promise((r) => setTimeout(r, REFILL_PAUSE_MS));
     results.push(await oneRun(h, repos[1]!, `update PR (${repos[1]})`, 2));
   } finally {
     await h.close();
@@ -117,6 +128,7 @@ export async function runE2eBench(options: E2eBenchOptions): Promise<Outcome<voi
       notes: [
         'ai-provision serve (child process, offline reasoner) ← signed webhooks; clones over https from a loopback git server; GitHub API = loopback fake recording every call.',
         'Time: from sending the comment webhook until the status comment links the pull request. Each "new PR" run sizes its own copy of examples/shop-monorepo; "update PR" repeats the first request.',
+        `Runs are ${REFILL_PAUSE_MS / 1000} s apart so the per-installation GitHub write bucket (15 at once, then 1/s) is full; back-to-back requests are paced by it.`,
         '"pull request" calls are the git data API + pulls + labels; "progress" = reaction, status comment and its edits; "checks" = config file, permission; "auth" = installation token.',
       ],
       headline: {

@@ -4,8 +4,9 @@
  * comment-to-PR round trip take 6 s or more. GitHub's documented secondary limits are about
  * sustained rates: 80 content-creating requests a minute, and mutating requests cost 5 of the
  * 900 points a minute each endpoint allows (docs.github.com, "Rate limits for the REST API").
- * So short bursts go out at once and the refill holds the long-run rate below those limits:
- * writes ≤ 60 a minute, content-creating ≤ 60 a minute.
+ * So short bursts go out at once (one request makes about 11 writes, 2 of them content-creating)
+ * and the refill holds the long-run rate below those limits: writes ≤ 60 a minute per
+ * installation, content-creating ≤ 60 a minute.
  */
 import Bottleneck from 'bottleneck';
 
@@ -18,7 +19,7 @@ export interface GitHubWriteLimits {
 }
 
 export const DEFAULT_WRITE_LIMITS: GitHubWriteLimits = {
-  writeBurst: 10,
+  writeBurst: 15,
   notificationBurst: 5,
   refillMs: 1000,
 };
