@@ -311,6 +311,52 @@ describe('app (serve) end to end', () => {
     expect(later.minimized).toBe(false);
   }, 90_000);
 
+  it("answers status with the thread's latest job and records approve / reject by who may", async () => {
+    await h.comment({ owner: 'acme', repo: 'shop', body: REQUEST, login: 'alice', issueNumber: 8 });
+    await h.waitFor(
+      () => threadComments('shop', 8).find((c) => /\/pull\/\d+/.test(c.body)),
+      60_000,
+      'the job in thread 8',
+    );
+
+    await h.comment({
+      owner: 'acme',
+      repo: 'shop',
+      body: '/ai-provision status',
+      login: 'bob',
+      issueNumber: 8,
+    });
+    await h.comment({
+      owner: 'acme',
+      repo: 'shop',
+      body: '/ai-provision approve',
+      login: 'alice',
+      issueNumber: 8,
+    });
+    await h.comment({
+      owner: 'acme',
+      repo: 'shop',
+      body: '/ai-provision approve ship it',
+      login: 'carol',
+      issueNumber: 8,
+    });
+    const replies = await h.waitFor(
+      () => {
+        const bodies = threadComments('shop', 8).map((c) => c.body);
+        const status = bodies.find((b) => b.includes('Sizing status'));
+        const denied = bodies.find((b) => b.includes('@alice') && /maintain/.test(b));
+        const approved = bodies.find((b) => b.includes('carol') && b.includes('ship it'));
+        return status && denied && approved ? { status, denied, approved } : undefined;
+      },
+      15_000,
+      'the status and approve replies',
+    );
+
+    expect(replies.status).toMatch(/\/pull\/\d+/);
+    expect(replies.denied).toContain('approvals.min_permission');
+    expect(replies.approved).toMatch(/job-[0-9a-f]{12}/);
+  }, 90_000);
+
   it('serves /healthz', async () => {
     const response = await fetch(`${h.appUrl}/healthz`);
 
