@@ -7,7 +7,7 @@
 import type { ErrorCode } from '../outcome.js';
 import { renderTemplate } from '../deliver/templates.js';
 import { codeBlock } from './messages.js';
-import { FIELD_NAMES, REQUEST_MAX_CHARS, requestFromFields } from './parse-comment.js';
+import { FIELD_NAMES, REQUEST_MAX_CHARS, replyCode, requestFromFields } from './parse-comment.js';
 import type { CorrectedFields, FieldsOptions, Problem } from './parse-comment.js';
 import type { Origin, ProvisionRequest } from './schema.js';
 
@@ -21,15 +21,6 @@ export interface DispatchOptions {
   origin: Origin;
   allowedHosts?: readonly string[];
 }
-
-/** Which code a reply with several problems carries: the most basic problem wins (as for comments). */
-const REPLY_PRIORITY: readonly ErrorCode[] = [
-  'request-malformed',
-  'request-missing-field',
-  'request-unknown-field',
-  'repo-url-rejected',
-  'request-invalid-field',
-];
 
 const REPOSITORY = /^[\w.-]+\/[\w.-]+$/;
 
@@ -58,8 +49,7 @@ function reply(
   corrected: CorrectedFields,
   origin: Origin,
 ): DispatchResult {
-  const code =
-    REPLY_PRIORITY.find((c) => problems.some((p) => p.code === c)) ?? 'request-invalid-field';
+  const code = replyCode(problems);
   const repository = origin.repository;
   const message = renderTemplate('dispatch-rejected', {
     problems: problems.map((p) => `- ${p.message}`).join('\n'),

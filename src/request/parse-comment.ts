@@ -744,9 +744,13 @@ function readYaml(lines: readonly SourceLine[], text: string): YamlRead {
   }
 }
 
+/** The code a reply with several problems carries: the most basic problem wins. */
+export function replyCode(problems: readonly Problem[]): ErrorCode {
+  return REPLY_PRIORITY.find((c) => problems.some((p) => p.code === c)) ?? 'request-invalid-field';
+}
+
 function reply(problems: readonly Problem[], corrected: CorrectedFields): ParsedCommand {
-  const code =
-    REPLY_PRIORITY.find((c) => problems.some((p) => p.code === c)) ?? 'request-invalid-field';
+  const code = replyCode(problems);
   return { kind: 'reply', code, message: rejectionMessage(problems, corrected, FIELD_NAMES) };
 }
 
