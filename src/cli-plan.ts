@@ -8,6 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { done, type Outcome } from './outcome.js';
 import { runPlan, type PlanDeps, type PlanResult } from './pipeline.js';
 import { createKnowledgeRetriever } from './rag/retriever.js';
+import type { Retriever } from './rag/schema.js';
 import { createReasoners } from './reasoners/select.js';
 import { REASONER_IDS, type ReasonerId } from './reasoners/reasoner.js';
 import {
@@ -57,8 +58,10 @@ export interface PlanAdapters {
 export async function createPlanAdapters(
   reasoner: ReasonerId | undefined,
   env: NodeJS.ProcessEnv = process.env,
+  /** A retriever to share (the server keeps one for every job); built when absent. */
+  shared?: Retriever,
 ): Promise<Outcome<PlanAdapters>> {
-  const retriever = await createKnowledgeRetriever();
+  const retriever = shared ?? (await createKnowledgeRetriever());
   const setup = await createReasoners(reasoner, retriever, env);
   if (setup.kind !== 'done') return setup;
   const reasoners = setup.value;

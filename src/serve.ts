@@ -13,7 +13,7 @@ import type { ServerEnv } from './env.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { createInProcessQueue, createLockTable } from './pool/index.js';
 import { createKnowledgeRetriever } from './rag/retriever.js';
-import { createReasoners } from './reasoners/select.js';
+import { createPlanAdapters } from './cli-plan.js';
 import { createGitHubScm } from './scm/index.js';
 import { githubWriteThrottle } from './scm/throttle.js';
 import { createMemoryStore, type Store } from './store/index.js';
@@ -80,17 +80,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return createGitHubScm(await probot.auth(installationId));
     },
     planDeps: async () => {
-      const setup = await createReasoners(undefined, retriever);
-      if (setup.kind !== 'done') throw new Error(`reasoner unavailable: ${setup.userMessage}`);
-      const reasoners = setup.value;
-      return {
-        deps: {
-          retriever,
-          reasonerFor: (target: 'kubernetes' | 'proxmox') => reasoners.reasonerFor(target),
-          llmUsage: () => reasoners.llmUsage(),
-        },
-        close: () => reasoners.close(),
-      };
+      const adapters = await createPlanAdapters(undefined, process.env, retriever);
+      if (adapters.kind !== 'done')
+        throw new Error(`reasoner unavailable: ${adapters.userMessage}`);
+      return adapters.value;
     },
   };
 

@@ -5,11 +5,11 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { walkTree } from '../repo/tree.js';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubRepo } from './fake-github-api.js';
 import { makeBareRepo, removeBareRepos, startGitServer, type GitServer } from './git-server.js';
 import { issueCommentPayload, repositoryDispatchPayload } from './webhook-payloads.js';
@@ -21,18 +21,15 @@ export const APP_ID = 4242;
 export const INSTALLATION_ID = 77;
 export const WEBHOOK_SECRET = 'loopback-webhook-secret';
 
-/** Every file under `dir` as path → text, for makeBareRepo. */
+/** Every text file under `dir` as path → text, for makeBareRepo. */
 export function filesOf(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (at: string): void => {
-    for (const name of readdirSync(at)) {
-      const path = join(at, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else files[relative(dir, path).split('\\').join('/')] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(dir);
-  return files;
+  const tree = walkTree(dir);
+  return Object.fromEntries(
+    tree.files.flatMap((f) => {
+      const text = tree.read(f.path);
+      return text === undefined ? [] : [[f.path, text] as const];
+    }),
+  );
 }
 
 export interface HarnessRepo {

@@ -59,6 +59,25 @@ function sameText(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+/** The same repository, as GitHub compares names: case-insensitively. */
+export function sameRepo(a: RepoName, b: RepoName): boolean {
+  return sameText(a.owner, b.owner) && sameText(a.repo, b.repo);
+}
+
+/** The refusal for a `git_repo` that `allowed_repos` of the thread repository does not list. */
+export function repoNotAllowed(target: RepoName, threadRepo: RepoName): Refused {
+  return refused(
+    'repo-not-allowed',
+    renderTemplate('auth-repo-not-allowed', {
+      target: fullName(target),
+      thread: fullName(threadRepo),
+      file: REPO_CONFIG_FILE,
+      owner: target.owner,
+      ownerPattern: `${target.owner}/*`,
+    }),
+  );
+}
+
 /** Accounts of type Bot, and logins GitHub gives apps ("name[bot]"), whatever type they claim. */
 export function isBotSender(sender: { login: string; type: string }): boolean {
   return sender.type === 'Bot' || /\[bot\]$/i.test(sender.login);
@@ -131,16 +150,7 @@ export function authorize(input: AuthorizeInput): Authorization {
 
   const target = input.targetRepo;
   if (target !== undefined && !repoAllowed(target, threadRepo, config.allowedRepos)) {
-    return refused(
-      'repo-not-allowed',
-      renderTemplate('auth-repo-not-allowed', {
-        target: fullName(target),
-        thread: fullName(threadRepo),
-        file: REPO_CONFIG_FILE,
-        owner: target.owner,
-        ownerPattern: `${target.owner}/*`,
-      }),
-    );
+    return repoNotAllowed(target, threadRepo);
   }
   return { kind: 'allowed' };
 }
@@ -179,7 +189,7 @@ export function repoNameFromUrl(url: string, host = 'github.com'): RepoName | un
  * an allowed_repos pattern ("owner/name" or "owner/*") matches, case-insensitively.
  */
 export function repoAllowed(target: RepoName, thread: RepoName, allowedRepos: string[]): boolean {
-  if (sameText(target.owner, thread.owner) && sameText(target.repo, thread.repo)) return true;
+  if (sameRepo(target, thread)) return true;
   return allowedRepos.some((pattern) => {
     const slash = pattern.indexOf('/');
     if (slash === -1) return false;

@@ -9,7 +9,7 @@ import { loadRepoConfig, REPO_CONFIG_FILE } from '../config.js';
 import { docsAnchor, type ErrorCode } from '../outcome.js';
 import { DISPATCH_EVENT_TYPE, requestFromDispatch } from '../request/index.js';
 import type { ScmClient } from '../scm/index.js';
-import { repoAllowed, repoNameFromUrl } from './authorize.js';
+import { repoAllowed, repoNameFromUrl, repoNotAllowed } from './authorize.js';
 import type { CommandDeps, EventRepository } from './deps.js';
 import { lockKeyFor, resolveTarget } from './provision.js';
 import { renderTemplate } from '../deliver/templates.js';
@@ -77,19 +77,8 @@ export async function handleDispatch(
   }
   const name = repoNameFromUrl(parsed.request.gitRepo, settings.githubHost);
   if (name !== undefined && !repoAllowed(name, event.repository, loaded.config.allowedRepos)) {
-    return refuse(
-      scm,
-      event,
-      deps,
-      'repo-not-allowed',
-      renderTemplate('auth-repo-not-allowed', {
-        target: `${name.owner}/${name.repo}`,
-        thread: `${event.repository.owner}/${event.repository.repo}`,
-        file: REPO_CONFIG_FILE,
-        ownerPattern: `${name.owner}/*`,
-        owner: name.owner,
-      }),
-    );
+    const refusal = repoNotAllowed(name, event.repository);
+    return refuse(scm, event, deps, refusal.code, refusal.userMessage);
   }
   const resolved = await resolveTarget(parsed.request, event.repository, scm, settings.githubHost);
   if (resolved.kind === 'refused') return refuse(scm, event, deps, resolved.code, resolved.message);

@@ -16,15 +16,9 @@ import { renderTemplate } from '../deliver/templates.js';
 import { codeSpanText, type ProvisionRequest } from '../request/index.js';
 import type { RepoName, ScmClient } from '../scm/index.js';
 import type { JobRecord, JobTarget, JobThread, Store } from '../store/index.js';
-import { repoNameFromUrl } from './authorize.js';
+import { repoNameFromUrl, sameRepo } from './authorize.js';
 import type { AppSettings, CommandRunner, EventRepository } from './deps.js';
 import { replyRefused } from './reply.js';
-
-function sameRepo(a: RepoName, b: RepoName): boolean {
-  return (
-    a.owner.toLowerCase() === b.owner.toLowerCase() && a.repo.toLowerCase() === b.repo.toLowerCase()
-  );
-}
 
 /** Jobs on the same repository and branch run one at a time. */
 export function lockKeyFor(target: RepoName, branch: string): string {
@@ -217,7 +211,6 @@ export async function runProvisionJob(
   let error: JobRecord['error'];
   const adapters = await deps.planDeps();
   try {
-    stage('cloning');
     const token = await scm.cloneToken();
     const outcome = await runPlan(
       {
