@@ -1,0 +1,83 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readServerSettings } from '../../src/env.js';
+
+const KEY = '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n';
+
+describe('env readServerSettings', () => {
+  it('accepts a registered App and fills the defaults', () => {
+    const settings = readServerSettings({ APP_ID: '42', PRIVATE_KEY: KEY, WEBHOOK_SECRET: 's' });
+
+    expect(settings).toMatchObject({
+      kind: 'ok',
+      appId: '42',
+      privateKey: KEY,
+      webhookSecret: 's',
+    });
+    expect(settings.kind === 'ok' && settings.env).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      WEBHOOK_PATH: '/api/github/webhooks',
+      GITHUB_API_URL: 'https://api.github.com',
+      GITHUB_HOST: 'github.com',
+      AI_PROVISION_CONCURRENCY: 2,
+      AI_PROVISION_STATUS_EDIT_MS: 1000,
+    });
+  });
+
+  it('turns \\n in PRIVATE_KEY into newlines and reads PRIVATE_KEY_PATH', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aip-env-'));
+    writeFileSync(join(dir, 'app.pem'), KEY);
+
+    const inline = readServerSettings({
+      APP_ID: '1',
+      PRIVATE_KEY: KEY.replace(/\n/g, '\\n'),
+      WEBHOOK_SECRET: 's',
+    });
+    const fromFile = readServerSettings({
+      APP_ID: '1',
+      PRIVATE_KEY_PATH: join(dir, 'app.pem'),
+      WEBHOOK_SECRET: 's',
+    });
+
+    expect(inline.kind === 'ok' && inline.privateKey).toBe(KEY);
+    expect(fromFile.kind === 'ok' && fromFile.privateKey).toBe(KEY);
+  });
+
+  it('starts the registration flow without an App outside production, and refuses in production', () => {
+    expect(readServerSettings({}).kind).toBe('setup');
+
+    const production = readServerSettings({ NODE_ENV: 'production' });
+
+    expect(production).toEqual({
+      kind: 'invalid',
+      problems: [
+        'APP_ID: missing; set the App ID',
+        'PRIVATE_KEY: missing; set PRIVATE_KEY or PRIVATE_KEY_PATH to the App private key',
+      ],
+    });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /^PORT: expected a port number, got "abc"$/],
+    [{ PORT: '70000' }, /^PORT: expected 0–65535/],
+    [{ APP_ID: 'my-app' }, /^APP_ID: expected the numeric App ID/],
+    [{ GITHUB_API_URL: 'api.github.com' }, /^GITHUB_API_URL: /],
+    [{ AI_PROVISION_CONCURRENCY: '0' }, /^AI_PROVISION_CONCURRENCY: expected a number above 0/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ PRIVATE_KEY: 'not a key' }, /^PRIVATE_KEY: expected a PEM private key/],
+    [{ WEBHOOK_SECRET: undefined }, /^WEBHOOK_SECRET: missing/],
+    [
+      { PRIVATE_KEY: undefined, PRIVATE_KEY_PATH: '/nonexistent/app.pem' },
+      /^PRIVATE_KEY_PATH: cannot read/,
+    ],
+  ])('names the variable that is wrong: %j', (override, message) => {
+    const env = { APP_ID: '1', PRIVATE_KEY: KEY, WEBHOOK_SECRET: 's', ...override };
+
+    const settings = readServerSettings(env as NodeJS.ProcessEnv);
+
+    expect(settings.kind).toBe('invalid');
+    expect(settings.kind === 'invalid' && settings.problems[0]).toMatch(message);
+  });
+});
