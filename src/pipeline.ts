@@ -7,7 +7,8 @@
 import { buildContext } from './agents/context.js';
 import { predictPlan } from './agents/prediction.js';
 import { refinePlan } from './agents/refinement.js';
-import type { ContextBundle, DraftPlan, FinalPlan } from './agents/schema.js';
+import { z } from 'zod';
+import { ContextBundle, DraftPlan, FinalPlan } from './agents/schema.js';
 import { loadRepoConfig, REPO_CONFIG_FILE, type ResolvedConfig } from './config.js';
 import { done, refused, type Outcome } from './outcome.js';
 import type { Retriever } from './rag/schema.js';
@@ -59,6 +60,43 @@ export interface PlanDeps {
   llmUsage?: () => LlmUsage | undefined;
   /** Told as each stage starts; must not throw. */
   onStage?: (stage: PlanStage) => void;
+  /** Saved agent outputs of an earlier run of the same job, so a retried job resumes where it stopped. */
+  checkpoints?: PlanCheckpoints;
+}
+
+/** The stages whose output is saved: the three agents, the costly part of a plan. */
+export type CheckpointStage = 'agent-1' | 'agent-2' | 'agent-3';
+
+/**
+ * Where a job's agent outputs are kept between runs (the Store, for the App). Keyed by stage and
+ * the commit that was read, so a retry that finds a new commit starts over instead of resuming.
+ */
+export interface PlanCheckpoints {
+  load(stage: CheckpointStage, commit: string): Promise<unknown>;
+  save(stage: CheckpointStage, commit: string, value: unknown): Promise<void>;
+}
+
+const Agent1Output = z.array(ContextBundle);
+const Agent2Output = z.array(z.object({ bundle: z.number().int().min(0), draft: DraftPlan }));
+const Agent3Output = z.array(z.object({ bundle: z.number().int().min(0), plan: FinalPlan }));
+
+/**
+ * Runs `compute` unless a checkpoint of this stage for this commit parses; saves what it computed.
+ * Without a commit (a local path) there is nothing to key on, so nothing is saved.
+ */
+async function checkpointed<T>(
+  checkpoints: PlanCheckpoints | undefined,
+  commit: string | undefined,
+  stage: CheckpointStage,
+  schema: z.ZodType<T>,
+  compute: () => Promise<T>,
+): Promise<T> {
+  if (checkpoints === undefined || commit === undefined) return compute();
+  const saved = schema.safeParse(await checkpoints.load(stage, commit));
+  if (saved.success) return saved.data;
+  const value = await compute();
+  await checkpoints.save(stage, commit, value);
+  return value;
 }
 
 export interface PlanFile {
@@ -227,51 +265,71 @@ export async function runPlan(request: PlanRequest, deps: PlanDeps): Promise<Out
           ? ['kubernetes', 'proxmox']
           : [request.target === 'proxmox' ? 'proxmox' : 'kubernetes'];
 
+      const commit = source.facts.commit;
       deps.onStage?.('agent-1');
       const bundles = await timed(timings, 'agent-1-context', () =>
-        buildContext(
-          {
-            facts: source.facts,
-            profile,
-            description: request.description,
-            ...(environment === undefined ? {} : { environment }),
-            ...((request.namespace ?? config.defaults.namespace)
-              ? { namespace: request.namespace ?? config.defaults.namespace }
-              : {}),
-          },
-          { reasoner: deps.reasonerFor(targets[0]!), retriever: deps.retriever },
+        checkpointed(deps.checkpoints, commit, 'agent-1', Agent1Output, () =>
+          buildContext(
+            {
+              facts: source.facts,
+              profile,
+              description: request.description,
+              ...(environment === undefined ? {} : { environment }),
+              ...((request.namespace ?? config.defaults.namespace)
+                ? { namespace: request.namespace ?? config.defaults.namespace }
+                : {}),
+            },
+            { reasoner: deps.reasonerFor(targets[0]!), retriever: deps.retriever },
+          ),
         ),
       );
 
-      const drafts: { bundle: ContextBundle; draft: DraftPlan }[] = [];
       deps.onStage?.('agent-2');
-      await timed(timings, 'agent-2-prediction', async () => {
-        for (const target of targets) {
-          for (const bundle of bundles)
-            drafts.push({ bundle, draft: await predictPlan(bundle, deps.reasonerFor(target)) });
-        }
-      });
+      const draftsAt = await timed(timings, 'agent-2-prediction', () =>
+        checkpointed(deps.checkpoints, commit, 'agent-2', Agent2Output, async () => {
+          const out: { bundle: number; draft: DraftPlan }[] = [];
+          for (const target of targets) {
+            for (const [index, bundle] of bundles.entries())
+              out.push({
+                bundle: index,
+                draft: await predictPlan(bundle, deps.reasonerFor(target)),
+              });
+          }
+          return out;
+        }),
+      );
+      const bundleAt = (index: number): ContextBundle => {
+        const bundle = bundles[index];
+        if (bundle === undefined)
+          throw new Error(`checkpoint names context bundle ${index}, which does not exist`);
+        return bundle;
+      };
 
-      const finals: { bundle: ContextBundle; plan: FinalPlan }[] = [];
       deps.onStage?.('agent-3');
-      await timed(timings, 'agent-3-refinement', async () => {
-        for (const { bundle, draft } of drafts) {
-          const plan = await refinePlan(draft, bundle, {
-            reasoner: deps.reasonerFor(draft.target),
-            retriever: deps.retriever,
-            config,
-            renderErrors: (candidate) =>
-              candidate.target === 'kubernetes'
-                ? renderKubernetes({
-                    plan: candidate,
-                    hints: bundle.hints,
-                    environment: bundle.input.deployment_context.environment,
-                  }).objects.flatMap((o) => validateKubernetesObject(o))
-                : [],
-          });
-          finals.push({ bundle, plan });
-        }
-      });
+      const finalsAt = await timed(timings, 'agent-3-refinement', () =>
+        checkpointed(deps.checkpoints, commit, 'agent-3', Agent3Output, async () => {
+          const out: { bundle: number; plan: FinalPlan }[] = [];
+          for (const { bundle: index, draft } of draftsAt) {
+            const bundle = bundleAt(index);
+            const plan = await refinePlan(draft, bundle, {
+              reasoner: deps.reasonerFor(draft.target),
+              retriever: deps.retriever,
+              config,
+              renderErrors: (candidate) =>
+                candidate.target === 'kubernetes'
+                  ? renderKubernetes({
+                      plan: candidate,
+                      hints: bundle.hints,
+                      environment: bundle.input.deployment_context.environment,
+                    }).objects.flatMap((o) => validateKubernetesObject(o))
+                  : [],
+            });
+            out.push({ bundle: index, plan });
+          }
+          return out;
+        }),
+      );
+      const finals = finalsAt.map(({ bundle, plan }) => ({ bundle: bundleAt(bundle), plan }));
 
       const files: PlanFile[] = [];
       const services: PlannedService[] = [];
