@@ -1,10 +1,30 @@
 /**
- * The in-memory Store: Maps in this process. Everything is lost when the process stops, so a
- * restart forgets queued jobs, seen deliveries (a redelivered webhook would run again), approvals
- * and the audit log. Good for one replica, tests and the bench; issue 6 brings durable engines.
+ * The in-memory Store: Maps in this process, with the same semantics as the SQL engines (sql.ts).
+ * Everything is lost when the process stops, so a restart forgets queued jobs, seen deliveries (a
+ * redelivered webhook would run again), approvals and the audit log. For tests and the bench; a
+ * bot uses SQLite or PostgreSQL (open.ts).
  */
 import { randomBytes } from 'node:crypto';
-import type { ApprovalRecord, AuditEntry, JobRecord, NewJob, Store } from './store.js';
+import {
+  CLAIMABLE_STATES,
+  DEFAULT_MAX_DELIVERIES,
+  checkpointText,
+  clampLimit,
+  newJobRecord,
+  sortJobCounts,
+} from './records.js';
+import type {
+  ApprovalRecord,
+  AuditEntry,
+  Checkpoint,
+  JobCount,
+  JobRecord,
+  JobState,
+  NewJob,
+  Store,
+} from './store.js';
+
+export { DEFAULT_MAX_DELIVERIES };
 
 export interface MemoryStoreOptions {
   /** Clock for createdAt/updatedAt; default the system clock. */
@@ -12,8 +32,6 @@ export interface MemoryStoreOptions {
   /** How many webhook delivery ids to remember, least recently seen forgotten first; default 10,000. */
   maxDeliveries?: number;
 }
-
-export const DEFAULT_MAX_DELIVERIES = 10_000;
 
 interface StoredJob {
   record: JobRecord;
@@ -34,6 +52,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const deliveries = new Set<string>();
   const approvals = new Map<string, ApprovalRecord[]>();
   const auditEntries: AuditEntry[] = [];
+  // Per job, a Map keyed by stage: a Map keeps first-insertion order when a value is replaced.
+  const checkpointsByJob = new Map<string, Map<string, Checkpoint>>();
   let nextSeq = 0;
   let closed = false;
 
@@ -61,8 +81,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     return a.toLowerCase() === b.toLowerCase();
   }
 
-  function clampLimit(limit: number): number {
-    return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+  /** Oldest first: earlier createdAt, then earlier insertion. */
+  function oldestFirst(a: StoredJob, b: StoredJob): number {
+    return newestFirst(b, a);
+  }
+
+  function inStates(states: readonly JobState[] | undefined): (stored: StoredJob) => boolean {
+    return (stored) => states === undefined || states.includes(stored.record.state);
   }
 
   return {
@@ -73,14 +98,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const existing = existingId === undefined ? undefined : jobs.get(existingId);
       if (existing !== undefined) return { created: false, job: structuredClone(existing.record) };
 
-      const at = now().toISOString();
-      const record: JobRecord = {
-        ...structuredClone(job),
-        id: newJobId(),
-        state: 'queued',
-        createdAt: at,
-        updatedAt: at,
-      };
+      const record = newJobRecord(job, newJobId(), now().toISOString());
       jobs.set(record.id, { record, seq: nextSeq++ });
       jobIdByDedupeKey.set(record.dedupeKey, record.id);
       return { created: true, job: structuredClone(record) };
@@ -123,12 +141,69 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       return latest === undefined ? undefined : structuredClone(latest.record);
     },
 
-    async recentJobs(limit) {
+    async recentJobs(limit, states) {
       assertOpen();
       return [...jobs.values()]
+        .filter(inStates(states))
         .sort(newestFirst)
         .slice(0, clampLimit(limit))
         .map((stored) => structuredClone(stored.record));
+    },
+
+    async jobsInStates(states, limit) {
+      assertOpen();
+      const listed = [...jobs.values()].filter(inStates(states)).sort(oldestFirst);
+      return (limit === undefined ? listed : listed.slice(0, clampLimit(limit))).map((stored) =>
+        structuredClone(stored.record),
+      );
+    },
+
+    async claimJob(id, runner) {
+      assertOpen();
+      const stored = jobs.get(id);
+      if (stored === undefined || !CLAIMABLE_STATES.includes(stored.record.state)) return undefined;
+      const at = now().toISOString();
+      stored.record = {
+        ...stored.record,
+        state: 'running',
+        runner,
+        attempts: stored.record.attempts + 1,
+        startedAt: stored.record.startedAt ?? at,
+        updatedAt: at,
+      };
+      return structuredClone(stored.record);
+    },
+
+    async countJobs() {
+      assertOpen();
+      const counts = new Map<string, JobCount>();
+      for (const { record } of jobs.values()) {
+        const key = JSON.stringify([record.state, record.label]);
+        const count = counts.get(key) ?? { state: record.state, label: record.label, count: 0 };
+        count.count += 1;
+        counts.set(key, count);
+      }
+      return sortJobCounts([...counts.values()]);
+    },
+
+    async saveCheckpoint(jobId, stage, value) {
+      assertOpen();
+      // Through JSON, as the SQL engines store it: what loads back is what they would return.
+      const stored = JSON.parse(checkpointText(jobId, stage, value)) as unknown;
+      const forJob = checkpointsByJob.get(jobId) ?? new Map<string, Checkpoint>();
+      forJob.set(stage, { jobId, stage, value: stored, savedAt: now().toISOString() });
+      checkpointsByJob.set(jobId, forJob);
+    },
+
+    async loadCheckpoint(jobId, stage) {
+      assertOpen();
+      const checkpoint = checkpointsByJob.get(jobId)?.get(stage);
+      return checkpoint === undefined ? undefined : structuredClone(checkpoint);
+    },
+
+    async checkpoints(jobId) {
+      assertOpen();
+      return structuredClone([...(checkpointsByJob.get(jobId)?.values() ?? [])]);
     },
 
     async markDelivery(deliveryId) {
