@@ -1,231 +1,610 @@
 /**
- * The job queue: in-process lanes, one per lock key ('owner/repo@branch'). Jobs of one lane run one
- * at a time in the order they were submitted (Atlantis: one plan per repository and branch at a
- * time); lanes run side by side up to `concurrency` jobs in all. Event driven: a job that finishes
- * starts the next one; nothing polls. Issue 6 swaps the engine (bottleneck, BullMQ) behind the same
- * Queue interface.
+ * The in-process engine of the Queue port, built on bottleneck. A job goes through three limiters
+ * in turn and holds its place in one only while it waits for the next:
  *
- * Which job starts when a slot frees: the earliest submitted job whose lane is free.
+ *   lock key (one job at a time, submission order) → label (concurrency, rate) → global (concurrency)
  *
- * Positions (what a user is told in the "queued" comment); 0 means the job started now:
- * - Its lane is busy (a job of the same lock key is running, or the lock is held elsewhere):
- *   position = 1 (the running holder) + the jobs waiting ahead of it in the same lane, and
- *   `waitingBehind` names the holder.
- * - Its lane is free but every slot is taken (or the queue is draining): position = 1 (a slot must
- *   free) + the jobs waiting ahead of it in any lane, since those start first; no `waitingBehind`.
+ * so a job waiting for its repository or for its label takes no global slot: a busy repository or
+ * label never holds back another one. Priorities order the label and global queues (bottleneck
+ * 0–9, lower first); within one lock key submission order wins (Atlantis: one plan per branch at a
+ * time, in order). A job holds its lock key from the moment it is first in line for it until it
+ * is over, its retries included, so a later request for the same branch never runs between two
+ * attempts. The CPU threshold is the last gate: a job that got its global slot waits there while
+ * the load is too high (every job would, so the slot it keeps is taken from no one).
+ *
+ * Limits of stacking limiters, stated rather than hidden:
+ * - A job that holds its label slot while it waits for a global slot keeps it, so a more urgent
+ *   job of the same label that arrives later waits behind at most `label concurrency` such jobs.
+ * - A label's rate is applied where the label limiter lets a job go; when every global slot is
+ *   taken the job waits again, so two starts of one label can come closer than 1/rate while the
+ *   pool is saturated. External APIs are protected by limiters.ts; this rate only paces work.
+ *
+ * `holderOf(lockKey)` names the job holding the key: running, or first in line for it (waiting for
+ * its label, a global slot, the load or its retry), or a holder outside the queue when the lock
+ * table is shared.
+ *
+ * Retries, cancellation and draining are ours (bottleneck's own retries would keep the slot during
+ * the backoff). A handler's error becomes an event, never a rejection; only programming errors
+ * throw (settings that parsePoolSettings would refuse, a job kind with no handler).
  */
+import { availableParallelism, hostname, loadavg } from 'node:os';
+import Bottleneck from 'bottleneck';
 import { createLockTable, type LockTable } from './locks.js';
+import {
+  LABEL_PATTERN,
+  PRIORITIES,
+  type HandlerRegistry,
+  type JobHandler,
+  type LabelLimits,
+  type LabelStats,
+  type PoolEvent,
+  type PoolJob,
+  type PoolSettings,
+  type Priority,
+  type Queue,
+  type QueueStats,
+  type SubmitResult,
+} from './queue.js';
+import { backoffDelayMs } from './settings.js';
 
-export interface QueuedJob {
-  id: string;
-  lockKey: string;
-  /** The work. It should stop soon after `signal` aborts (drain timed out) and must not assume it runs at once. */
-  run: (signal: AbortSignal) => Promise<void>;
-}
+/** Our priorities as bottleneck's (0–9, lower runs first); gaps leave room for more levels. */
+export const BOTTLENECK_PRIORITIES = {
+  CRITICAL: 0,
+  HIGH: 3,
+  NORMAL: 5,
+  LOW: 8,
+} as const satisfies Record<Priority, number>;
 
-export interface SubmitResult {
-  id: string;
-  /** 0 = starts now; otherwise how many jobs are ahead of it (see the rules at the top of queue.ts). */
-  position: number;
-  /** Id of the job holding this job's lock key, when that is what it waits for. */
-  waitingBehind?: string;
-}
-
-export interface Queue {
-  /** Jobs with the same lockKey run one at a time, FIFO (Atlantis lock); others run up to `concurrency`. A job id submitted twice is ignored (returns its current position). `run` errors are caught and passed to onError. */
-  submit(job: QueuedJob): SubmitResult;
-  /** Waiting + running. */
-  size(): number;
-  /**
-   * Stops starting jobs (for good: jobs submitted later only wait) and resolves once the running
-   * ones have finished. Jobs still running after `timeoutMs` get their signal aborted, and drain
-   * resolves when they have returned, so they can record that they were cancelled. Resolves with the
-   * ids still waiting, in submission order.
-   */
-  drain(timeoutMs: number): Promise<string[]>;
-}
+/** Within one lock key every job has the same priority, so bottleneck keeps submission order. */
+const IN_LINE_PRIORITY = 5;
 
 export interface InProcessQueueOptions {
-  /** Most jobs running at once, across lanes; a positive integer. */
-  concurrency: number;
-  /** Where lane locks are held while a job runs (so `holderOf(lockKey)` names it); default a private table. */
+  settings: PoolSettings;
+  handlers: HandlerRegistry;
+  /**
+   * Where lock keys are held while their job is first in line or running (so code outside the
+   * queue can ask `holderOf`); default a private table. A key held by someone outside the queue is
+   * tried again every `loadPollMs`.
+   */
   locks?: LockTable;
-  /** Receives what a job's `run` threw or rejected with. Default: a process warning. Its own errors are dropped. */
-  onError?: (id: string, error: unknown) => void;
+  /** Told what happens to jobs; a listener that throws is ignored. */
+  onEvent?: (event: PoolEvent) => void;
+  /** 1-minute load average per core; default os.loadavg()[0] / os.availableParallelism(). Injected in tests. */
+  load?: () => number;
+  /** How often to look at the load (or a lock held outside) again while it blocks a start; default 1000 ms. */
+  loadPollMs?: number;
+  /** For the backoff jitter; default Math.random. */
+  random?: () => number;
+  /** Default `${hostname}:${pid}`. */
+  runnerId?: string;
 }
 
-interface Waiting {
-  job: QueuedJob;
-  /** Submission order across every lane. */
-  seq: number;
+export type InProcessQueue = Queue & { runnerId: string };
+
+/**
+ * Where a job is: waiting for its lock key (a job ahead of it holds it), waiting for its label, a
+ * global slot or the load, running, or in the backoff before a retry.
+ */
+type Phase = 'lock' | 'waiting' | 'running' | 'backoff';
+
+/** How one pass through the limiters ended. */
+type Step =
+  /** Completed, failed for good or cancelled while running: the job is over. */
+  | 'over'
+  /** The queue is draining: the job did not start (or will not be retried) and stays waiting. */
+  | 'held'
+  /** Cancelled while it waited: every queue it was in has let it go. */
+  | 'gone'
+  | { retryInMs: number };
+
+interface Entry {
+  readonly job: PoolJob;
+  readonly handler: JobHandler;
+  readonly bottleneckPriority: number;
+  phase: Phase;
+  /** Attempts started so far. */
+  attempts: number;
+  /** When it last entered the queue: its submission, or the end of its retry backoff. */
+  queuedAt: number;
+  cancelled: boolean;
+  /** Resolves 'gone' once it is cancelled while not running. */
+  readonly gone: Promise<'gone'>;
+  leave: () => void;
+  /** The running attempt's controller. */
+  controller?: AbortController;
+  /** Ends the timed wait it is in (load, a lock held outside, backoff) early, with `false`. */
+  wake?: () => void;
+  /** Frees its lock key in the LockTable (idempotent). */
+  release?: () => void;
 }
 
-interface Running {
-  job: QueuedJob;
-  controller: AbortController;
+interface Poller {
+  ready: () => boolean;
+  settle: (ok: boolean) => void;
+  fail: (error: unknown) => void;
 }
 
-function warnJobError(id: string, error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error);
-  process.emitWarning(`job ${id} failed: ${message}`, { code: 'AI_PROVISION_JOB_ERROR' });
-}
-
-function drainTimeoutReason(timeoutMs: number): Error {
-  const reason = new Error(
-    `the queue is draining and the job was still running after ${timeoutMs} ms`,
-  );
+function abortReason(message: string): Error {
+  const reason = new Error(message);
   reason.name = 'AbortError';
   return reason;
 }
 
-export function createInProcessQueue(options: InProcessQueueOptions): Queue {
-  const { concurrency } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new Error(`concurrency: expected a positive integer, got ${String(concurrency)}`);
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function defaultLoad(): number {
+  return (loadavg()[0] ?? 0) / availableParallelism();
+}
+
+function checkLimits(where: string, limits: LabelLimits): void {
+  if (!Number.isInteger(limits.concurrency) || limits.concurrency < 1) {
+    throw new Error(
+      `${where}.concurrency: expected a whole number of 1 or more, got ${limits.concurrency}`,
+    );
   }
+  if (
+    limits.ratePerSecond !== undefined &&
+    !(Number.isFinite(limits.ratePerSecond) && limits.ratePerSecond > 0)
+  ) {
+    throw new Error(
+      `${where}.ratePerSecond: expected a number above 0, got ${limits.ratePerSecond}`,
+    );
+  }
+}
+
+/** Settings come from parsePoolSettings; anything else reaching here is a bug, so it throws. */
+function checkSettings(settings: PoolSettings): void {
+  checkLimits('settings', settings);
+  checkLimits('settings.defaultLabel', settings.defaultLabel);
+  for (const [label, limits] of Object.entries(settings.labels)) {
+    checkLimits(`settings.labels.${label}`, limits);
+  }
+  if (!Number.isInteger(settings.maxAttempts) || settings.maxAttempts < 1) {
+    throw new Error(
+      `settings.maxAttempts: expected a whole number of 1 or more, got ${settings.maxAttempts}`,
+    );
+  }
+}
+
+function zero(): LabelStats {
+  return { waiting: 0, running: 0, delayed: 0 };
+}
+
+export function createInProcessQueue(options: InProcessQueueOptions): InProcessQueue {
+  const { settings, handlers } = options;
+  checkSettings(settings);
   const locks = options.locks ?? createLockTable();
-  const onError = options.onError ?? warnJobError;
+  const load = options.load ?? defaultLoad;
+  const pollMs = options.loadPollMs ?? 1000;
+  const random = options.random ?? Math.random;
+  const runnerId = options.runnerId ?? `${hostname()}:${process.pid}`;
 
-  /** lockKey → jobs waiting in that lane, first to start first. */
-  const lanes = new Map<string, Waiting[]>();
-  /** Every waiting job, in submission order (Map keeps insertion order). */
-  const waiting = new Map<string, Waiting>();
-  const running = new Map<string, Running>();
-  /** lockKey → id of the job of that lane that is running. */
-  const runningByLane = new Map<string, string>();
-  /** Drain calls waiting for the last running job to finish. */
+  const global = new Bottleneck({ maxConcurrent: settings.concurrency });
+  const labelLimiters = new Map<string, Bottleneck>();
+  /** One limiter per lock key with a job in line; dropped once its line is empty. */
+  const keyLimiters = new Map<string, Bottleneck>();
+  /** Every job waiting, running or in backoff, in submission order (a Map keeps insertion order). */
+  const entries = new Map<string, Entry>();
+  /** Lock key → its jobs in submission order; the first one holds the key or is about to take it. */
+  const lines = new Map<string, Entry[]>();
+  const running = new Set<Entry>();
+  /** Drain calls waiting for the last running job to return. */
   const idleWaiters: (() => void)[] = [];
-  let nextSeq = 0;
-  let draining = false;
+  /** Timed waits for a condition (the load, a lock held outside), all checked by one interval. */
+  const pollers = new Set<Poller>();
+  let ticker: NodeJS.Timeout | undefined;
+  let stopping = false;
 
-  /** Who keeps job `id` out of its lane: the lane's running job or another lock holder. */
-  function laneHolder(lockKey: string, id: string): string | undefined {
-    const holder = runningByLane.get(lockKey) ?? locks.holderOf(lockKey);
+  function emit(event: PoolEvent): void {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // Listeners must not throw; one that does must not stop the queue.
+    }
+  }
+
+  function labelLimiter(label: string): Bottleneck {
+    let limiter = labelLimiters.get(label);
+    if (limiter === undefined) {
+      const limits = settings.labels[label] ?? settings.defaultLabel;
+      limiter = new Bottleneck({
+        maxConcurrent: limits.concurrency,
+        // Rounded up so starts are never closer than 1/rate.
+        minTime: limits.ratePerSecond === undefined ? 0 : Math.ceil(1000 / limits.ratePerSecond),
+      });
+      labelLimiters.set(label, limiter);
+    }
+    return limiter;
+  }
+
+  function keyLimiter(lockKey: string): Bottleneck {
+    let limiter = keyLimiters.get(lockKey);
+    if (limiter === undefined) {
+      limiter = new Bottleneck({ maxConcurrent: 1 });
+      keyLimiters.set(lockKey, limiter);
+    }
+    return limiter;
+  }
+
+  /**
+   * Queues `task` in `limiter`. Resolves with the task's step, or 'gone' as soon as the job is
+   * cancelled: the place it held in the queues is freed at once, and the task, when bottleneck
+   * reaches it, returns without doing anything.
+   */
+  function through(
+    limiter: Bottleneck,
+    entry: Entry,
+    priority: number,
+    task: () => Promise<Step>,
+  ): Promise<Step> {
+    if (entry.cancelled) return Promise.resolve('gone');
+    const scheduled = limiter
+      .schedule({ priority }, () => (entry.cancelled ? Promise.resolve<Step>('gone') : task()))
+      .catch((error: unknown): Step => {
+        // close() drops what is still queued; anything else is a bug and must surface.
+        if (error instanceof Bottleneck.BottleneckError) return 'gone';
+        throw error;
+      });
+    return Promise.race([scheduled, entry.gone]);
+  }
+
+  function tick(): void {
+    for (const poller of [...pollers]) {
+      try {
+        if (poller.ready()) poller.settle(true);
+      } catch (error) {
+        // A probe that throws is a bug: it fails that job rather than the timer (and the process).
+        poller.fail(error);
+      }
+    }
+  }
+
+  function stopTickerWhenIdle(): void {
+    if (pollers.size > 0 || ticker === undefined) return;
+    clearInterval(ticker);
+    ticker = undefined;
+  }
+
+  /** Resolves true once `ready()` holds (checked every pollMs), false if woken first. */
+  function waitUntil(entry: Entry, ready: () => boolean): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
+    if (stopping) return Promise.resolve(false);
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        pollers.delete(poller);
+        if (entry.wake === wake) delete entry.wake;
+        stopTickerWhenIdle();
+      };
+      const poller: Poller = {
+        ready,
+        settle(ok) {
+          done();
+          resolve(ok);
+        },
+        fail(error) {
+          done();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      };
+      const wake = (): void => poller.settle(false);
+      entry.wake = wake;
+      pollers.add(poller);
+      ticker ??= setInterval(tick, pollMs);
+    });
+  }
+
+  /** Resolves true after `ms`, false if woken first. */
+  function sleep(entry: Entry, ms: number): Promise<boolean> {
+    if (stopping) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        delete entry.wake;
+        resolve(true);
+      }, ms);
+      entry.wake = () => {
+        clearTimeout(timer);
+        delete entry.wake;
+        resolve(false);
+      };
+    });
+  }
+
+  /** The job is over or cancelled: forget it and free its lock key. */
+  function finish(entry: Entry): void {
+    const { id, lockKey } = entry.job;
+    if (entries.get(id) === entry) entries.delete(id);
+    entry.release?.();
+    if (lockKey === undefined) return;
+    const line = lines.get(lockKey);
+    const index = line?.indexOf(entry) ?? -1;
+    if (line === undefined || index < 0) return;
+    line.splice(index, 1);
+    if (line.length > 0) return;
+    lines.delete(lockKey);
+    // Any job left in that limiter was cancelled and returns as soon as it is reached.
+    keyLimiters.delete(lockKey);
+  }
+
+  /** One attempt, once every limiter and the load let it start; decides what comes next. */
+  async function run(entry: Entry): Promise<Step> {
+    const { job } = entry;
+    const controller = new AbortController();
+    entry.controller = controller;
+    entry.phase = 'running';
+    entry.attempts += 1;
+    const attempt = entry.attempts;
+    running.add(entry);
+    const startedAt = Date.now();
+    emit({
+      type: 'started',
+      id: job.id,
+      label: job.label,
+      kind: job.kind,
+      attempt,
+      waitedMs: startedAt - entry.queuedAt,
+    });
+    try {
+      let failure: { error: unknown } | undefined;
+      try {
+        await entry.handler(job, {
+          signal: controller.signal,
+          attempt,
+          lastAttempt: attempt >= settings.maxAttempts,
+          runner: runnerId,
+        });
+      } catch (error) {
+        failure = { error };
+      }
+      const about = { id: job.id, label: job.label, kind: job.kind };
+      if (entry.cancelled) {
+        finish(entry);
+        emit({ type: 'cancelled', ...about });
+        return 'over';
+      }
+      if (failure === undefined) {
+        finish(entry);
+        emit({ type: 'completed', ...about, durationMs: Date.now() - startedAt });
+        return 'over';
+      }
+      const error = errorText(failure.error);
+      if (stopping) {
+        // Not retried here: the job stays waiting, and drain reports it for the next start.
+        entry.phase = 'waiting';
+        entry.queuedAt = Date.now();
+        return 'held';
+      }
+      if (attempt >= settings.maxAttempts) {
+        finish(entry);
+        emit({ type: 'failed', ...about, attempts: attempt, error });
+        return 'over';
+      }
+      const delayMs = backoffDelayMs(attempt, settings.backoff, random);
+      entry.phase = 'backoff';
+      emit({ type: 'retrying', ...about, attempt, delayMs, error });
+      return { retryInMs: delayMs };
+    } finally {
+      delete entry.controller;
+      running.delete(entry);
+      if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** The last gate, inside the global slot: the load. */
+  async function startWhenLoadAllows(entry: Entry): Promise<Step> {
+    const threshold = settings.cpuThreshold;
+    if (threshold !== undefined && !stopping) {
+      await waitUntil(entry, () => load() <= threshold);
+    }
+    if (entry.cancelled) return 'gone';
+    if (stopping) return 'held';
+    return run(entry);
+  }
+
+  /** Label then global slot, then the run; again after each backoff. */
+  async function attempts(entry: Entry): Promise<Step> {
+    const limiter = labelLimiter(entry.job.label);
+    const priority = entry.bottleneckPriority;
+    for (;;) {
+      const step = await through(limiter, entry, priority, () =>
+        through(global, entry, priority, () => startWhenLoadAllows(entry)),
+      );
+      if (typeof step === 'string') return step;
+      const waited = await sleep(entry, step.retryInMs);
+      if (entry.cancelled) return 'gone';
+      entry.phase = 'waiting';
+      entry.queuedAt = Date.now();
+      if (!waited) return 'held';
+    }
+  }
+
+  /** Inside the lock key's limiter: take the key in the LockTable, then run the attempts. */
+  async function holdingKey(entry: Entry, lockKey: string): Promise<Step> {
+    const take = (): boolean => {
+      const result = locks.tryLock(lockKey, entry.job.id);
+      if (result.acquired) entry.release = result.release;
+      return result.acquired;
+    };
+    if (!take()) {
+      // Held outside this queue (the table is shared): try again every pollMs.
+      entry.phase = 'lock';
+      const taken = await waitUntil(entry, take);
+      if (entry.cancelled) return 'gone';
+      if (!taken) return 'held';
+    }
+    entry.phase = 'waiting';
+    try {
+      return await attempts(entry);
+    } finally {
+      // Over, cancelled or held by a drain: the next job of this key may take it.
+      entry.release?.();
+    }
+  }
+
+  async function lifecycle(entry: Entry): Promise<void> {
+    const { lockKey } = entry.job;
+    if (lockKey === undefined) await attempts(entry);
+    else
+      await through(keyLimiter(lockKey), entry, IN_LINE_PRIORITY, () => holdingKey(entry, lockKey));
+  }
+
+  /** Who this job waits behind for its lock key: the first in its line, or a holder outside. */
+  function holderFor(lockKey: string | undefined, id: string): string | undefined {
+    if (lockKey === undefined) return undefined;
+    const holder = locks.holderOf(lockKey) ?? lines.get(lockKey)?.[0]?.job.id;
     return holder === id ? undefined : holder;
   }
 
-  function report(id: string, error: unknown): void {
-    try {
-      onError(id, error);
-    } catch {
-      // A failing error handler must not turn into an unhandled rejection.
+  function checkJob(job: PoolJob): JobHandler {
+    const handler = handlers.get(job.kind);
+    if (handler === undefined) {
+      throw new Error(
+        `job ${job.id}: no handler for kind "${job.kind}" (known: ${[...handlers.keys()].join(', ') || 'none'})`,
+      );
     }
-  }
-
-  function removeWaiting(entry: Waiting): void {
-    waiting.delete(entry.job.id);
-    const lane = lanes.get(entry.job.lockKey);
-    if (lane === undefined) return;
-    const index = lane.indexOf(entry);
-    if (index >= 0) lane.splice(index, 1);
-    if (lane.length === 0) lanes.delete(entry.job.lockKey);
-  }
-
-  /** The earliest submitted lane head whose lane is free. */
-  function nextToStart(skip: ReadonlySet<string>): Waiting | undefined {
-    let best: Waiting | undefined;
-    for (const [lockKey, lane] of lanes) {
-      const head = lane[0];
-      if (head === undefined || skip.has(lockKey)) continue;
-      if (laneHolder(lockKey, head.job.id) !== undefined) continue;
-      if (best === undefined || head.seq < best.seq) best = head;
+    if (!LABEL_PATTERN.test(job.label)) {
+      throw new Error(`job ${job.id}: label "${job.label}" does not match ${LABEL_PATTERN}`);
     }
-    return best;
-  }
-
-  function pump(): void {
-    // Lanes whose lock a foreign LockTable refused despite looking free; skipped until the next event.
-    const refused = new Set<string>();
-    while (!draining && running.size < concurrency) {
-      const next = nextToStart(refused);
-      if (next === undefined) return;
-      if (!start(next)) refused.add(next.job.lockKey);
+    if (!PRIORITIES.includes(job.priority)) {
+      throw new Error(
+        `job ${job.id}: priority "${job.priority}" is not one of ${PRIORITIES.join(', ')}`,
+      );
     }
+    return handler;
   }
 
-  function start(entry: Waiting): boolean {
-    const { job } = entry;
-    const lock = locks.tryLock(job.lockKey, job.id);
-    if (!lock.acquired) return false;
-    removeWaiting(entry);
-    const controller = new AbortController();
-    running.set(job.id, { job, controller });
-    runningByLane.set(job.lockKey, job.id);
-    void execute(job, controller.signal, lock.release);
+  function submit(job: PoolJob): SubmitResult {
+    const handler = checkJob(job);
+    const waitingBehind = holderFor(job.lockKey, job.id);
+    const behind = waitingBehind === undefined ? {} : { waitingBehind };
+    if (entries.has(job.id)) return { id: job.id, accepted: false, ...behind };
+
+    let leave!: () => void;
+    const gone = new Promise<'gone'>((resolve) => {
+      leave = () => resolve('gone');
+    });
+    const entry: Entry = {
+      job: { ...job },
+      handler,
+      bottleneckPriority: BOTTLENECK_PRIORITIES[job.priority],
+      phase: waitingBehind === undefined ? 'waiting' : 'lock',
+      attempts: 0,
+      queuedAt: Date.now(),
+      cancelled: false,
+      gone,
+      leave,
+    };
+    entries.set(job.id, entry);
+    if (job.lockKey !== undefined) {
+      const line = lines.get(job.lockKey);
+      if (line === undefined) lines.set(job.lockKey, [entry]);
+      else line.push(entry);
+    }
+    emit({
+      type: 'submitted',
+      id: job.id,
+      label: job.label,
+      kind: job.kind,
+      priority: job.priority,
+    });
+    // After drain nothing starts: the job only waits, and the next drain reports it.
+    if (!stopping) {
+      lifecycle(entry).catch((error: unknown) => {
+        // A bug in this file, not in the handler: end the job rather than leave it hanging.
+        if (entries.get(job.id) !== entry) return;
+        finish(entry);
+        emit({
+          type: 'failed',
+          id: job.id,
+          label: job.label,
+          kind: job.kind,
+          attempts: entry.attempts,
+          error: errorText(error),
+        });
+      });
+    }
+    return { id: job.id, accepted: true, ...behind };
+  }
+
+  function cancel(id: string): boolean {
+    const entry = entries.get(id);
+    if (entry === undefined) return false;
+    entry.cancelled = true;
+    if (entry.phase === 'running') {
+      // It reports 'cancelled' when its handler returns.
+      entry.controller?.abort(abortReason('the job was cancelled'));
+      return true;
+    }
+    finish(entry);
+    entry.leave();
+    entry.wake?.();
+    emit({ type: 'cancelled', id, label: entry.job.label, kind: entry.job.kind });
     return true;
   }
 
-  async function execute(job: QueuedJob, signal: AbortSignal, release: () => void): Promise<void> {
-    try {
-      await job.run(signal);
-    } catch (error) {
-      report(job.id, error);
-    } finally {
-      release();
-      running.delete(job.id);
-      runningByLane.delete(job.lockKey);
-      if (running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
-      pump();
+  function stats(): QueueStats {
+    const byLabel: Record<string, LabelStats> = {};
+    for (const label of Object.keys(settings.labels)) byLabel[label] = zero();
+    for (const entry of entries.values()) {
+      const counts = (byLabel[entry.job.label] ??= zero());
+      if (entry.phase === 'running') counts.running += 1;
+      else if (entry.phase === 'waiting') counts.waiting += 1;
+      else counts.delayed += 1;
     }
+    return { byLabel };
   }
 
-  function positionOf(id: string): SubmitResult | undefined {
-    if (running.has(id)) return { id, position: 0 };
-    const entry = waiting.get(id);
-    if (entry === undefined) return undefined;
-    const { lockKey } = entry.job;
-    const holder = laneHolder(lockKey, id);
-    if (holder !== undefined) {
-      const aheadInLane = lanes.get(lockKey)?.indexOf(entry) ?? 0;
-      return { id, position: 1 + aheadInLane, waitingBehind: holder };
-    }
-    let aheadAnywhere = 0;
-    for (const other of waiting.values()) {
-      if (other.seq >= entry.seq) break;
-      aheadAnywhere++;
-    }
-    return { id, position: 1 + aheadAnywhere };
+  function drain(timeoutMs: number): Promise<string[]> {
+    stopping = true;
+    for (const entry of entries.values()) entry.wake?.();
+    return new Promise<string[]>((resolve) => {
+      const finishDrain = (): void => resolve([...entries.keys()]);
+      if (running.size === 0) {
+        finishDrain();
+        return;
+      }
+      const timer = setTimeout(
+        () => {
+          const reason = abortReason(
+            `the queue is draining and the job was still running after ${timeoutMs} ms`,
+          );
+          for (const entry of running) entry.controller?.abort(reason);
+        },
+        Math.max(0, timeoutMs),
+      );
+      idleWaiters.push(() => {
+        clearTimeout(timer);
+        finishDrain();
+      });
+    });
+  }
+
+  async function close(): Promise<void> {
+    // Called after drain; if not, whatever still runs is aborted first.
+    if (!stopping || running.size > 0) await drain(0);
+    const limiters = [global, ...labelLimiters.values(), ...keyLimiters.values()];
+    labelLimiters.clear();
+    keyLimiters.clear();
+    // Drops what is still queued (those jobs stay waiting in `entries`) and clears bottleneck's timers.
+    await Promise.all(
+      limiters.map((limiter) => limiter.stop({ dropWaitingJobs: true }).catch(() => undefined)),
+    );
   }
 
   return {
-    submit(job) {
-      const known = positionOf(job.id);
-      if (known !== undefined) return known;
-
-      const entry: Waiting = { job, seq: nextSeq++ };
-      waiting.set(job.id, entry);
-      const lane = lanes.get(job.lockKey);
-      if (lane === undefined) lanes.set(job.lockKey, [entry]);
-      else lane.push(entry);
-      pump();
-      // A started job cannot have finished yet: its completion runs in a later microtask.
-      return positionOf(job.id) ?? { id: job.id, position: 0 };
+    runnerId,
+    submit: (job) => {
+      try {
+        return Promise.resolve(submit(job));
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
     },
-
-    size() {
-      return waiting.size + running.size;
-    },
-
-    drain(timeoutMs) {
-      draining = true;
-      return new Promise<string[]>((resolve) => {
-        const finish = (): void => resolve([...waiting.keys()]);
-        if (running.size === 0) {
-          finish();
-          return;
-        }
-        const timer = setTimeout(
-          () => {
-            const reason = drainTimeoutReason(timeoutMs);
-            for (const { controller } of running.values()) controller.abort(reason);
-          },
-          Math.max(0, timeoutMs),
-        );
-        idleWaiters.push(() => {
-          clearTimeout(timer);
-          finish();
-        });
-      });
-    },
+    cancel: async (id) => cancel(id),
+    holderOf: async (lockKey) => locks.holderOf(lockKey) ?? lines.get(lockKey)?.[0]?.job.id,
+    stats: async () => stats(),
+    drain,
+    close,
   };
 }
