@@ -2,8 +2,11 @@
  * Which reasoner a job uses: Claude when asked for (or, unasked, when ANTHROPIC_API_KEY is set),
  * otherwise the offline reasoner. Both targets share one client, limiter and ledger, so a job's
  * calls, tokens and cost are counted once; each Claude reasoner falls back to an offline one.
+ * Given the process's limiter factory, the request and token budgets are built through it (and so
+ * shared by every instance when it is clustered on Redis); without one they are private.
  */
 import { done, type Outcome } from '../outcome.js';
+import type { LimiterFactory } from '../pool/limiters.js';
 import type { Retriever } from '../rag/schema.js';
 import type { LlmUsage } from '../render/plan-document.js';
 import {
@@ -25,7 +28,7 @@ export interface ReasonerSetup {
   reasonerFor(target: SizingTarget): Reasoner;
   /** The job's model usage so far; undefined for the offline reasoner. */
   llmUsage(): LlmUsage | undefined;
-  /** Releases the limiter's timers. */
+  /** Releases the limiter's timers (the factory, when one was given, stays open: its owner closes it). */
   close(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export async function createReasoners(
   asked: ReasonerId | undefined,
   retriever: Retriever,
   env: NodeJS.ProcessEnv = process.env,
+  limiters?: LimiterFactory,
 ): Promise<Outcome<ReasonerSetup>> {
   const id = chooseReasoner(asked, env);
   if (id === 'offline') return done(offlineSetup(retriever));
@@ -69,7 +73,10 @@ export async function createReasoners(
   const prompts = loadPrompts();
   if (prompts.kind !== 'done') return prompts;
   const client = createAnthropicClient(settings.value);
-  const limiter = createLlmLimiter(settings.value.limits);
+  const limiter = createLlmLimiter(
+    settings.value.limits,
+    limiters === undefined ? {} : { factory: limiters },
+  );
   const ledger = new UsageLedger();
   const make = (target: SizingTarget): ClaudeReasoner =>
     createClaudeReasoner({

@@ -6,9 +6,11 @@
  * 900 points a minute each endpoint allows (docs.github.com, "Rate limits for the REST API").
  * So short bursts go out at once (one request makes about 11 writes, 2 of them content-creating)
  * and the refill holds the long-run rate below those limits: writes ≤ 60 a minute per
- * installation, content-creating ≤ 60 a minute.
+ * installation, content-creating ≤ 60 a minute. Built through the limiter factory
+ * (src/pool/limiters.ts) when one is given, so with Redis the buckets are shared by every instance.
  */
 import Bottleneck from 'bottleneck';
+import type { LimiterFactory } from '../pool/limiters.js';
 
 export interface GitHubWriteLimits {
   /** Burst of writes allowed at once, then one more per `refillMs`. */
@@ -24,26 +26,41 @@ export const DEFAULT_WRITE_LIMITS: GitHubWriteLimits = {
   refillMs: 1000,
 };
 
-function bucket(id: string, burst: number, refillMs: number): Bottleneck.Group {
-  return new Bottleneck.Group({
-    id,
+function bucket(
+  factory: LimiterFactory | undefined,
+  id: string,
+  burst: number,
+  refillMs: number,
+): Bottleneck.Group {
+  const settings: Bottleneck.ConstructorOptions = {
     maxConcurrent: 1,
     reservoir: burst,
     reservoirIncreaseAmount: 1,
     reservoirIncreaseInterval: refillMs,
     reservoirIncreaseMaximum: burst,
-  });
+  };
+  return factory === undefined
+    ? new Bottleneck.Group({ id: `ai-provision-${id}`, ...settings })
+    : factory.group(id, settings);
 }
 
-/** The `write` and `notifications` groups for @octokit/plugin-throttling's options. */
-export function githubWriteThrottle(limits: GitHubWriteLimits = DEFAULT_WRITE_LIMITS): {
+/**
+ * The `write` and `notifications` groups for @octokit/plugin-throttling's options; with a clustered
+ * factory they live in Redis. The plugin schedules only a no-op on them before each write, so a
+ * crashed instance holds their single slot for no time and needs no job expiration.
+ */
+export function githubWriteThrottle(
+  factory?: LimiterFactory,
+  limits: GitHubWriteLimits = DEFAULT_WRITE_LIMITS,
+): {
   write: Bottleneck.Group;
   notifications: Bottleneck.Group;
 } {
   return {
-    write: bucket('ai-provision-github-write', limits.writeBurst, limits.refillMs),
+    write: bucket(factory, 'github-write', limits.writeBurst, limits.refillMs),
     notifications: bucket(
-      'ai-provision-github-notifications',
+      factory,
+      'github-notifications',
       limits.notificationBurst,
       limits.refillMs,
     ),

@@ -1,9 +1,11 @@
 /**
  * Client-side rate limits for the Messages API: requests per minute and input tokens per minute,
  * the two limits Anthropic enforces per organisation. Staying under them beforehand is cheaper
- * than being answered 429 and retried. Built on bottleneck, not hand-written timers.
+ * than being answered 429 and retried. Built on bottleneck, not hand-written timers; given the
+ * limiter factory (src/pool/limiters.ts) with Redis, the budgets are shared by every instance.
  */
 import Bottleneck from 'bottleneck';
+import type { LimiterFactory } from '../../pool/limiters.js';
 
 export interface LlmLimits {
   requestsPerMinute: number;
@@ -26,6 +28,17 @@ export interface LlmLimiterOptions {
   clock?: () => number;
   /** How often both reservoirs refill; 60 s by default (the API's limits are per minute). */
   refreshIntervalMs?: number;
+  /**
+   * Builds both bottlenecks ('anthropic-tokens', 'anthropic-requests'); clustered factories share
+   * the budgets across processes. Absent: private in-process bottlenecks. The factory's owner
+   * closes it; stop() only stops this limiter's bottlenecks.
+   */
+  factory?: LimiterFactory;
+  /**
+   * Clustered only: a request holding a `maxConcurrent` slot longer than this is failed, so a
+   * crashed instance cannot keep its slots (bottleneck's `expiration`). Default 10 minutes.
+   */
+  expirationMs?: number;
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -44,14 +57,22 @@ export function createLlmLimiter(limits: LlmLimits, options: LlmLimiterOptions =
   const interval = options.refreshIntervalMs ?? 60_000;
   const clock = options.clock ?? Date.now;
 
+  const { factory } = options;
+  const make = (id: string, settings: Bottleneck.ConstructorOptions): Bottleneck =>
+    factory === undefined ? new Bottleneck(settings) : factory.bottleneck(id, settings);
+  const expiration =
+    factory?.clustered === true && maxConcurrent !== null
+      ? (options.expirationMs ?? 10 * 60_000)
+      : null;
+
   // Nested rather than bottleneck's chain(): chain() passes the job's weight on to the second
   // limiter, and here a job weighs its tokens in one and exactly one request in the other.
-  const tokens = new Bottleneck({
+  const tokens = make('anthropic-tokens', {
     reservoir: tpm,
     reservoirRefreshAmount: tpm,
     reservoirRefreshInterval: interval,
   });
-  const requests = new Bottleneck({
+  const requests = make('anthropic-requests', {
     reservoir: rpm,
     reservoirRefreshAmount: rpm,
     reservoirRefreshInterval: interval,
@@ -70,7 +91,7 @@ export function createLlmLimiter(limits: LlmLimits, options: LlmLimiterOptions =
         ? Math.min(tpm, Math.max(0, Math.ceil(estimatedTokens)))
         : tpm;
       return tokens.schedule({ weight }, () =>
-        requests.schedule({ weight: 1 }, () => {
+        requests.schedule({ weight: 1, expiration }, () => {
           waitedMs += Math.max(0, clock() - queuedAt);
           return run();
         }),

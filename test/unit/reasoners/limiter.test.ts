@@ -1,4 +1,7 @@
+import { createLimiterFactory } from '../../../src/pool/limiters.js';
 import { createLlmLimiter, type LlmLimiter } from '../../../src/reasoners/llm/limiter.js';
+import { createReasoners } from '../../../src/reasoners/select.js';
+import { fakeRetriever } from '../../support/plan-fixtures.js';
 
 // Bottleneck refills on a 250 ms heartbeat, so a refill lands up to 250 ms after its interval.
 const REFRESH_MS = 300;
@@ -107,5 +110,31 @@ describe('reasoners/llm/limiter', () => {
 
     await waiting;
     await expect(l.schedule(1, async () => 'late')).rejects.toThrow(/stopped/);
+  });
+});
+
+describe('reasoners/select with a limiter factory', () => {
+  it('builds the Claude request and token budgets through the factory it is given', async () => {
+    const factory = createLimiterFactory();
+    const ids: string[] = [];
+    const spy = {
+      ...factory,
+      bottleneck: (id: string, options: Parameters<typeof factory.bottleneck>[1]) => {
+        ids.push(id);
+        return factory.bottleneck(id, options);
+      },
+    };
+
+    const setup = await createReasoners(
+      'claude',
+      fakeRetriever(),
+      { ANTHROPIC_API_KEY: 'sk-ant-test-0123456789abcdef' },
+      spy,
+    );
+
+    expect(setup.kind).toBe('done');
+    expect(ids.sort()).toEqual(['anthropic-requests', 'anthropic-tokens']);
+    if (setup.kind === 'done') await setup.value.close();
+    await factory.close();
   });
 });

@@ -2,7 +2,11 @@ import { githubWriteThrottle } from '../../../src/scm/throttle.js';
 
 describe('scm/throttle', () => {
   it('lets a burst of writes through at once, then refills one per interval', async () => {
-    const { write } = githubWriteThrottle({ writeBurst: 3, notificationBurst: 2, refillMs: 300 });
+    const { write } = githubWriteThrottle(undefined, {
+      writeBurst: 3,
+      notificationBurst: 2,
+      refillMs: 300,
+    });
     const limiter = write.key('installation-1');
     const started: number[] = [];
     const t0 = Date.now();
@@ -22,7 +26,7 @@ describe('scm/throttle', () => {
   });
 
   it('keeps installations in separate buckets', async () => {
-    const { notifications } = githubWriteThrottle({
+    const { notifications } = githubWriteThrottle(undefined, {
       writeBurst: 1,
       notificationBurst: 1,
       refillMs: 10_000,
