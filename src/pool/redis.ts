@@ -27,7 +27,7 @@
  *   BullMQ is at-least-once: a handler that finished its work but died before BullMQ recorded it
  *   runs again, so handlers stay idempotent (provision checkpoints through the Store).
  * - Cancel: a waiting job is removed. A running one is flagged (`${prefix}:cancel:<id>`, checked
- *   before a job starts and at every heartbeat) and announced on the `${prefix}:cancel` channel;
+ *   at every heartbeat) and announced on the `${prefix}:cancel` channel;
  *   the runner holding it aborts its signal.
  * - Redis restarts: ioredis reconnects by itself and commands wait in its offline queue; every
  *   client and BullMQ object has an 'error' listener, so a lost connection is reported (onError)
@@ -324,19 +324,6 @@ export function createRedisQueue(options: RedisPoolOptions): Queue {
     async submit(job) {
       if (closed) throw new Error(`submit(${job.id}) after drain/close`);
       const queue = queueOf(job.label);
-      const existing = await queue.getJob(job.id);
-      if (existing !== undefined) {
-        const state = await existing.getState();
-        if (!FINISHED_STATES.has(state)) {
-          const behind = await waitingBehind(job);
-          return { id: job.id, accepted: false, ...(behind ? { waitingBehind: behind } : {}) };
-        }
-        // A finished job keeps its id in BullMQ; clear it so the id can run again.
-        await queue.remove(job.id);
-      }
-      await redis.del(cancelKey(prefix, job.id));
-      const token = randomUUID();
-      const data: JobData = { job, token };
       const jobOptions: JobsOptions = {
         jobId: job.id,
         priority: BULL_PRIORITY[job.priority],
@@ -345,12 +332,29 @@ export function createRedisQueue(options: RedisPoolOptions): Queue {
         removeOnComplete: KEEP_COMPLETED,
         removeOnFail: KEEP_FAILED,
       };
-      await queue.add(job.kind, data, jobOptions);
-      // BullMQ ignores an add whose id exists without saying so; the stored token tells whether
-      // this call queued it (two producers racing on one id: exactly one sees its own token).
-      const stored = await queue.getJob(job.id);
-      const parsed = JobDataSchema.safeParse(stored?.data);
-      const accepted = stored === undefined || (parsed.success && parsed.data.token === token);
+      /** Adds the job; true when this call queued it, false when the id was there already. */
+      const add = async (): Promise<boolean> => {
+        const token = randomUUID();
+        await queue.add(job.kind, { job, token } satisfies JobData, jobOptions);
+        // BullMQ ignores an add whose id exists without saying so; the stored token tells whether
+        // this call queued it (two producers racing on one id: exactly one sees its own token).
+        const stored = await queue.getJob(job.id);
+        const parsed = JobDataSchema.safeParse(stored?.data);
+        return stored === undefined || (parsed.success && parsed.data.token === token);
+      };
+      // Add first: a new id (the usual case) costs two round trips, not five.
+      let accepted = await add();
+      if (!accepted) {
+        const existing = await queue.getJob(job.id);
+        const state = existing === undefined ? 'unknown' : await existing.getState();
+        if (FINISHED_STATES.has(state)) {
+          // A finished job keeps its id in BullMQ; clear it (and a stale cancel flag) so the id
+          // can run again.
+          await queue.remove(job.id);
+          await redis.del(cancelKey(prefix, job.id));
+          accepted = await add();
+        }
+      }
       if (accepted) {
         emit({
           type: 'submitted',
@@ -503,8 +507,22 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     return !stopping && running.size < concurrency && !overloaded();
   }
 
+  /**
+   * The gate is only needed when the Workers together could take more than `concurrency` jobs, or
+   * when there is a load threshold; otherwise each Worker's own concurrency already holds the
+   * limit, and pausing and resuming at every job would cost more than the jobs (bench:pool).
+   */
+  const gated =
+    settings.cpuThreshold !== undefined ||
+    labels.reduce(
+      (sum, label) =>
+        sum + Math.max(1, Math.min(limitsFor(settings, label).concurrency, concurrency)),
+      0,
+    ) > concurrency;
+
   /** Pauses every Worker while the gate is shut, resumes them when it opens; calls serialised. */
   function updateGate(): void {
+    if (!gated) return;
     const open = gateOpen();
     if (open === !paused) return;
     paused = !open;
@@ -575,7 +593,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     const { job } = parsed.data;
     const base = { id: job.id, label: job.label, kind: job.kind };
     // Admission and taking the slot happen with no await in between, so the gate cannot overshoot.
-    if (!gateOpen()) {
+    if (gated && !gateOpen()) {
       updateGate();
       // A short delay, so a Worker not yet paused does not fetch the same job straight back.
       await putBack(bullJob, token, 100);
@@ -585,11 +603,8 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     updateGate();
     let hold: RedisLockResult | undefined;
     try {
-      if ((await redis.exists(cancelKey(prefix, job.id))) === 1) {
-        await redis.del(cancelKey(prefix, job.id));
-        emit({ type: 'cancelled', ...base });
-        throw new UnrecoverableError('cancelled before it started');
-      }
+      // No read of the cancel flag here (it would cost every job a round trip): a cancel that
+      // races the start is caught by the cancel channel or, at worst, the next heartbeat.
       if (job.lockKey !== undefined) {
         hold = await locks.tryLock(job.lockKey, job.id);
         if (!hold.acquired) await putBack(bullJob, token, lockRetryMs);
