@@ -9,6 +9,7 @@ import { done, type Outcome } from './outcome.js';
 import { runPlan, type PlanDeps, type PlanResult } from './pipeline.js';
 import { createKnowledgeRetriever } from './rag/retriever.js';
 import type { Retriever } from './rag/schema.js';
+import type { LimiterFactory } from './pool/limiters.js';
 import { createReasoners } from './reasoners/select.js';
 import { REASONER_IDS, type ReasonerId } from './reasoners/reasoner.js';
 import {
@@ -60,9 +61,11 @@ export async function createPlanAdapters(
   env: NodeJS.ProcessEnv = process.env,
   /** A retriever to share (the server keeps one for every job); built when absent. */
   shared?: Retriever,
+  /** The process's rate limiters (the server's, clustered through Redis); private ones when absent. */
+  limiters?: LimiterFactory,
 ): Promise<Outcome<PlanAdapters>> {
   const retriever = shared ?? (await createKnowledgeRetriever());
-  const setup = await createReasoners(reasoner, retriever, env);
+  const setup = await createReasoners(reasoner, retriever, env, limiters);
   if (setup.kind !== 'done') return setup;
   const reasoners = setup.value;
   return done({

@@ -7,13 +7,17 @@ import { runAccuracyBench } from './bench/accuracy.js';
 import { runAnalyzeBench } from './bench/analyze.js';
 import { runE2eBench } from './bench/e2e.js';
 import { runLlmBench } from './bench/llm.js';
+import { runPoolBench } from './bench/pool.js';
 import { docsAnchor, type Outcome } from './outcome.js';
 import { analyzeSource } from './repo/analyze-source.js';
 import { formatRepoFacts } from './render/repo-table.js';
 import { registerActionCommand } from './cli-action.js';
 import { registerPlanCommands } from './cli-plan.js';
-import { readServerSettings } from './env.js';
+import { registerStatusCommand } from './cli-status.js';
+import { readServerSettings, readWorkerSettings } from './env.js';
+import { KNOWN_LABELS, parseLabels } from './pool/index.js';
 import { startServer, startSetup } from './serve.js';
+import { startWorker } from './worker.js';
 
 function list(value: string, previous: string[] = []): string[] {
   const items = value
@@ -102,13 +106,87 @@ program
       await startSetup();
       return;
     }
-    const server = await startServer(settings);
+    let server;
+    try {
+      server = await startServer(settings);
+    } catch (error) {
+      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+      return;
+    }
     const stop = (): void => {
       void server.close().then(() => process.exit(0));
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) {
+    throw new InvalidArgumentError(`expected a whole number above 0, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) {
+    throw new InvalidArgumentError(`expected a port number 0–65535, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function labels(value: string): string[] {
+  const parsed = parseLabels(value);
+  if (parsed.kind === 'invalid') throw new InvalidArgumentError(parsed.message);
+  return parsed.labels;
+}
+
+program
+  .command('worker')
+  .description(
+    'Run a runner on this host: take jobs with these labels from Redis and run them. Needs REDIS_URL, DATABASE_URL (the store the bot writes), APP_ID and PRIVATE_KEY.',
+  )
+  .option('--labels <labels>', 'comma-separated labels of the jobs to take', labels, [
+    ...KNOWN_LABELS,
+  ])
+  .option(
+    '--concurrency <n>',
+    'jobs at once on this runner (default: AI_PROVISION_CONCURRENCY)',
+    positiveInt,
+  )
+  .option('--metrics-port <port>', 'serve GET /metrics and /healthz on this port (HOST)', port)
+  .action(async (options: { labels: string[]; concurrency?: number; metricsPort?: number }) => {
+    const settings = readWorkerSettings(process.env);
+    if (settings.kind === 'invalid') {
+      process.stderr.write(
+        `error: the runner settings are not usable:\n${settings.problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example and README "Scaling out".\n`,
+      );
+      process.exitCode = 2;
+      return;
+    }
+    let worker;
+    try {
+      worker = await startWorker({
+        settings,
+        labels: options.labels,
+        concurrency: options.concurrency ?? settings.pool.concurrency,
+        ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+      });
+    } catch (error) {
+      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const stop = (): void => {
+      void worker.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+
+registerStatusCommand(program);
 
 const bench = program
   .command('bench')
@@ -174,5 +252,20 @@ bench
   .action(async (opts: { runs: number; record: boolean }) => {
     process.exitCode = report(await runE2eBench(opts));
   });
+
+bench
+  .command('pool')
+  .description(
+    '10,000 no-op jobs through the in-process pool and the Redis pool (1 and 2 runners) against raw bottleneck and BullMQ; needs redis-server.',
+  )
+  .option('--jobs <n>', 'jobs per row', positiveInt, 10_000)
+  .option('--concurrency <n>', 'concurrency of each pool and runner', positiveInt, 50)
+  .option('--in-flight <n>', 'submits in flight at once', positiveInt, 100)
+  .option('--no-record', 'do not append to bench/RESULTS.md')
+  .action(
+    async (opts: { jobs: number; concurrency: number; inFlight: number; record: boolean }) => {
+      process.exitCode = report(await runPoolBench(opts));
+    },
+  );
 
 await program.parseAsync(process.argv);

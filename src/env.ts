@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseLabels, parsePoolSettings, type PoolSettings } from './pool/index.js';
 
 const positiveInt = (fallback: number) =>
   z.coerce
@@ -53,8 +54,6 @@ export const ServerEnv = z.object({
     .default('github.com'),
   /** CA bundle to trust when cloning (GitHub Enterprise Server behind a private CA). */
   GIT_CA_FILE: z.string().optional(),
-  /** Sizing jobs run at the same time (one per repository and branch in any case). */
-  AI_PROVISION_CONCURRENCY: positiveInt(2),
   /** Progress-comment edits closer together than this are merged into one. */
   AI_PROVISION_STATUS_EDIT_MS: z.coerce.number().int().min(0).default(1000),
   /** On SIGTERM, how long running jobs get to finish before they are cancelled. */
@@ -63,43 +62,160 @@ export const ServerEnv = z.object({
   AI_PROVISION_DOCS_URL: httpUrl.default('https://github.com/ai-provision/ai-provision/blob/main'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   NODE_ENV: z.string().optional(),
+  /** PostgreSQL for the Store (shared by every bot instance and runner); SQLite in the data directory when absent. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/./, {
+      message: 'expected a PostgreSQL URL such as postgres://user:password@host:5432/ai_provision',
+    })
+    .optional(),
+  /** Redis for the distributed pool and the shared rate limits; the in-process pool when absent. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/./, { message: 'expected a Redis URL such as redis://host:6379' })
+    .optional(),
+  /** Where the embedded store (SQLite) lives; ~/.ai-provision by default. */
+  AI_PROVISION_DATA_DIR: z.string().min(1).optional(),
+  /** Namespace of the queues, runner registry and limiters in Redis (several deployments can share one Redis). */
+  AI_PROVISION_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, {
+      message: 'expected letters, digits, - or _, such as ai-provision',
+    })
+    .default('ai-provision'),
+  /** With Redis: whether `serve` also runs jobs itself (false = webhooks only, runners do the work). */
+  AI_PROVISION_LOCAL_RUNNER: z
+    .enum(['true', 'false'], { message: 'expected true or false' })
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** With Redis: a runner that stops answering loses its job to another after about this long (ms). */
+  AI_PROVISION_RUNNER_LOCK_MS: positiveInt(30_000),
+  /** With Redis: the labels `serve`'s own runner takes, comma-separated; all known labels by default. */
+  AI_PROVISION_RUNNER_LABELS: z.string().optional(),
 });
 export type ServerEnv = z.infer<typeof ServerEnv>;
 
 /** Settings the App needs that were found, or the list of what is wrong. */
 export type ServerSettings =
-  | { kind: 'ok'; env: ServerEnv; appId: string; privateKey: string; webhookSecret: string }
+  | {
+      kind: 'ok';
+      env: ServerEnv;
+      pool: PoolSettings;
+      appId: string;
+      privateKey: string;
+      webhookSecret: string;
+    }
   | { kind: 'setup'; env: ServerEnv }
   | { kind: 'invalid'; problems: string[] };
+
+/** What `ai-provision worker` needs: the shared store, Redis, and the App's identity to act for installations. */
+export type WorkerSettings =
+  | {
+      kind: 'ok';
+      env: ServerEnv & { REDIS_URL: string; DATABASE_URL: string };
+      pool: PoolSettings;
+      appId: string;
+      privateKey: string;
+    }
+  | { kind: 'invalid'; problems: string[] };
+
+/** The environment parsed, or its problems ("VARIABLE: what is wrong, got …"). */
+function parseEnv(
+  env: NodeJS.ProcessEnv,
+): { kind: 'ok'; env: ServerEnv; pool: PoolSettings } | { kind: 'invalid'; problems: string[] } {
+  const parsed = ServerEnv.safeParse(env);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map(
+        (issue) => `${issue.path.join('.')}: ${issue.message}, got ${describe(env, issue.path)}`,
+      );
+  const pool = parsePoolSettings(env);
+  if (pool.kind === 'invalid') problems.push(pool.message);
+  const labels = env.AI_PROVISION_RUNNER_LABELS;
+  if (labels !== undefined) {
+    const parsedLabels = parseLabels(labels);
+    if (parsedLabels.kind === 'invalid')
+      problems.push(`AI_PROVISION_RUNNER_LABELS: ${parsedLabels.message}`);
+  }
+  if (!parsed.success || pool.kind === 'invalid' || problems.length > 0) {
+    return { kind: 'invalid', problems };
+  }
+  return { kind: 'ok', env: parsed.data, pool: pool.settings };
+}
+
+/** Reads the App's private key from PRIVATE_KEY or PRIVATE_KEY_PATH. */
+function readPrivateKey(
+  settings: ServerEnv,
+): { kind: 'ok'; key: string | undefined } | { kind: 'invalid'; problem: string } {
+  const key = settings.PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (key !== undefined || settings.PRIVATE_KEY_PATH === undefined) return { kind: 'ok', key };
+  try {
+    return { kind: 'ok', key: readFileSync(settings.PRIVATE_KEY_PATH, 'utf8') };
+  } catch {
+    return {
+      kind: 'invalid',
+      problem: `PRIVATE_KEY_PATH: cannot read ${JSON.stringify(settings.PRIVATE_KEY_PATH)}; point it at the .pem file from the App settings`,
+    };
+  }
+}
+
+const NOT_PEM = 'PRIVATE_KEY: expected a PEM private key ("-----BEGIN RSA PRIVATE KEY-----" …)';
+const isPem = (key: string): boolean => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key);
+
+/**
+ * Reads and checks a runner's environment. A runner on another host shares the work only through
+ * Redis and PostgreSQL, so both are required, and it acts for installations as the App, so the
+ * App's id and key are too; webhooks never reach it, so no secret is needed.
+ */
+export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  const parsed = parseEnv(env);
+  if (parsed.kind === 'invalid') return parsed;
+  const settings = parsed.env;
+  const key = readPrivateKey(settings);
+  const problems: string[] = [];
+  if (settings.REDIS_URL === undefined)
+    problems.push('REDIS_URL: missing; a runner takes its jobs from Redis (redis://host:6379)');
+  if (settings.DATABASE_URL === undefined)
+    problems.push(
+      'DATABASE_URL: missing; a runner reads jobs from the shared PostgreSQL store the bot writes (postgres://…)',
+    );
+  if (settings.APP_ID === undefined) problems.push('APP_ID: missing; set the App ID');
+  if (key.kind === 'invalid') problems.push(key.problem);
+  else if (key.key === undefined)
+    problems.push(
+      'PRIVATE_KEY: missing; set PRIVATE_KEY or PRIVATE_KEY_PATH to the App private key',
+    );
+  else if (!isPem(key.key)) problems.push(NOT_PEM);
+  if (
+    problems.length > 0 ||
+    settings.REDIS_URL === undefined ||
+    settings.DATABASE_URL === undefined ||
+    settings.APP_ID === undefined ||
+    key.kind === 'invalid' ||
+    key.key === undefined
+  ) {
+    return { kind: 'invalid', problems };
+  }
+  return {
+    kind: 'ok',
+    env: { ...settings, REDIS_URL: settings.REDIS_URL, DATABASE_URL: settings.DATABASE_URL },
+    pool: parsed.pool,
+    appId: settings.APP_ID,
+    privateKey: key.key,
+  };
+}
 
 /**
  * Reads and checks the environment. Without APP_ID and a key the App is not registered yet:
  * outside production that starts Probot's manifest flow (`setup`); in production it is an error.
  */
 export function readServerSettings(env: NodeJS.ProcessEnv = process.env): ServerSettings {
-  const parsed = ServerEnv.safeParse(env);
-  if (!parsed.success) {
-    return {
-      kind: 'invalid',
-      problems: parsed.error.issues.map(
-        (issue) => `${issue.path.join('.')}: ${issue.message}, got ${describe(env, issue.path)}`,
-      ),
-    };
-  }
-  const settings = parsed.data;
-  let privateKey = settings.PRIVATE_KEY?.replace(/\\n/g, '\n');
-  if (privateKey === undefined && settings.PRIVATE_KEY_PATH !== undefined) {
-    try {
-      privateKey = readFileSync(settings.PRIVATE_KEY_PATH, 'utf8');
-    } catch {
-      return {
-        kind: 'invalid',
-        problems: [
-          `PRIVATE_KEY_PATH: cannot read ${JSON.stringify(settings.PRIVATE_KEY_PATH)}; point it at the .pem file from the App settings`,
-        ],
-      };
-    }
-  }
+  const parsed = parseEnv(env);
+  if (parsed.kind === 'invalid') return parsed;
+  const settings = parsed.env;
+  const key = readPrivateKey(settings);
+  if (key.kind === 'invalid') return { kind: 'invalid', problems: [key.problem] };
+  const privateKey = key.key;
   const production = settings.NODE_ENV === 'production';
   if (settings.APP_ID === undefined || privateKey === undefined) {
     if (!production) return { kind: 'setup', env: settings };
@@ -113,12 +229,7 @@ export function readServerSettings(env: NodeJS.ProcessEnv = process.env): Server
       ],
     };
   }
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
-    return {
-      kind: 'invalid',
-      problems: ['PRIVATE_KEY: expected a PEM private key ("-----BEGIN RSA PRIVATE KEY-----" …)'],
-    };
-  }
+  if (!isPem(privateKey)) return { kind: 'invalid', problems: [NOT_PEM] };
   if (settings.WEBHOOK_SECRET === undefined) {
     // Without a secret anyone could post forged events; refuse rather than accept them.
     return {
@@ -129,6 +240,7 @@ export function readServerSettings(env: NodeJS.ProcessEnv = process.env): Server
   return {
     kind: 'ok',
     env: settings,
+    pool: parsed.pool,
     appId: settings.APP_ID,
     privateKey,
     webhookSecret: settings.WEBHOOK_SECRET,

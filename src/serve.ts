@@ -1,22 +1,27 @@
 /**
  * `ai-provision serve`: builds the adapters (Probot server with webhook-signature checking, the
- * store, the queue, the knowledge retriever) and wires them to app.ts. The only place besides
- * cli.ts that constructs concrete clients. SIGTERM drains jobs in flight (Atlantis Drainer).
+ * durable runtime — store, pool, limiters, metrics — and the knowledge retriever) and wires them to
+ * app.ts. On start it resumes the jobs the store says are unfinished. Besides cli.ts and
+ * worker.ts, the only place that constructs concrete clients. SIGTERM drains jobs in flight
+ * (Atlantis Drainer); jobs still waiting stay queued in the store for the next start.
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Probot, ProbotOctokit, Server, run as runProbotSetup } from 'probot';
 import { createApp } from './app.js';
 import type { AppSettings } from './commands/deps.js';
-import { runProvisionJob } from './commands/provision.js';
+import { PROVISION_ROUTING, provisionHandler, type JobDeps } from './commands/provision.js';
 import type { ServerEnv } from './env.js';
 import { createLogger, type Logger } from './observe/logger.js';
-import { createInProcessQueue, createLockTable } from './pool/index.js';
+import type { PoolSettings } from './pool/index.js';
+import type { LimiterFactory } from './pool/limiters.js';
 import { createKnowledgeRetriever } from './rag/retriever.js';
+import type { Retriever } from './rag/schema.js';
 import { createPlanAdapters } from './cli-plan.js';
 import { createGitHubScm } from './scm/index.js';
 import { githubWriteThrottle } from './scm/throttle.js';
-import { createMemoryStore, type Store } from './store/index.js';
+import type { Store } from './store/index.js';
+import { closeRuntimeBase, openRuntimeBase, startPool, type RuntimeBase } from './runtime.js';
 
 export interface RunningServer {
   url: string;
@@ -28,13 +33,14 @@ export interface RunningServer {
 
 export interface ServeOptions {
   env: ServerEnv;
+  pool: PoolSettings;
   appId: string;
   privateKey: string;
   webhookSecret: string;
   log?: Logger;
 }
 
-function settingsFrom(env: ServerEnv): AppSettings {
+export function settingsFrom(env: ServerEnv): AppSettings {
   return {
     githubHost: env.GITHUB_HOST,
     docsUrl: env.AI_PROVISION_DOCS_URL,
@@ -43,49 +49,104 @@ function settingsFrom(env: ServerEnv): AppSettings {
   };
 }
 
+type AuthRequest = ((...args: unknown[]) => unknown) & {
+  defaults?: (options: { baseUrl: string }) => unknown;
+};
+
 /**
- * Probot rebuilds each installation's Octokit from the app's options with its own `throttle`
- * object, so our write buckets are merged in on every construction, not set once.
+ * Our defaults for every Octokit Probot builds. Probot rebuilds each installation's Octokit from
+ * the app's options with its own `throttle` object, so our write buckets are merged in on every
+ * construction, not set once. And Probot hands the App auth strategy a `request` of its own
+ * without the base URL: `octokit.auth({ type: 'installation' })` with a cold token cache (a job
+ * resumed after a restart, a runner's first job) would then ask api.github.com instead of
+ * GITHUB_API_URL (GitHub Enterprise, the test fake), so that request gets the base URL here.
  */
-function withWriteThrottle(Octokit: typeof ProbotOctokit): typeof ProbotOctokit {
-  const groups = githubWriteThrottle();
+export function withAppDefaults(
+  Octokit: typeof ProbotOctokit,
+  limiters: LimiterFactory,
+): typeof ProbotOctokit {
+  const groups = githubWriteThrottle(limiters);
   return Octokit.defaults((options: Record<string, unknown>) => {
     const throttle = (options.throttle ?? {}) as Record<string, unknown>;
-    return { ...options, throttle: { ...throttle, ...groups } };
+    const auth = options.auth as { request?: AuthRequest } | undefined;
+    const baseUrl = options.baseUrl;
+    const withBase =
+      typeof auth === 'object' &&
+      auth !== null &&
+      typeof auth.request?.defaults === 'function' &&
+      typeof baseUrl === 'string'
+        ? { auth: { ...auth, request: auth.request.defaults({ baseUrl }) } }
+        : {};
+    return { ...options, ...withBase, throttle: { ...throttle, ...groups } };
   }) as typeof ProbotOctokit;
+}
+
+/** The worker side of a provision job, for serve and for `worker`. */
+export function provisionJobDeps(options: {
+  base: RuntimeBase;
+  settings: AppSettings;
+  log: Logger;
+  retriever: Retriever;
+  /** An Octokit authenticated as the installation. */
+  installationOctokit: (installationId: number) => Promise<Parameters<typeof createGitHubScm>[0]>;
+  shuttingDown: () => boolean;
+}): JobDeps {
+  const { base } = options;
+  return {
+    store: base.store,
+    settings: options.settings,
+    log: options.log,
+    scmFor: async (installationId) => {
+      if (installationId === undefined) throw new Error('job has no installation to act as');
+      return createGitHubScm(await options.installationOctokit(installationId));
+    },
+    planDeps: async () => {
+      const adapters = await createPlanAdapters(
+        undefined,
+        process.env,
+        options.retriever,
+        base.limiters,
+      );
+      if (adapters.kind !== 'done')
+        throw new Error(`reasoner unavailable: ${adapters.userMessage}`);
+      return adapters.value;
+    },
+    observeStage: (stage, seconds) => base.metrics.observeStage(stage, seconds),
+    shuttingDown: options.shuttingDown,
+  };
 }
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { env } = options;
   const log = options.log ?? createLogger({ level: env.LOG_LEVEL });
   const settings = settingsFrom(env);
-  const store = createMemoryStore();
-  const locks = createLockTable();
-  const queue = createInProcessQueue({
-    concurrency: env.AI_PROVISION_CONCURRENCY,
-    locks,
-    onError: (id, error) => log.error({ err: error, jobId: id }, 'job crashed outside its runner'),
-  });
+  const base = await openRuntimeBase(env, log);
   const retriever = await createKnowledgeRetriever();
   let probot: Probot | undefined;
+  let closing: Promise<void> | undefined;
 
-  const jobDeps = {
-    store,
+  const jobDeps = provisionJobDeps({
+    base,
     settings,
     log,
-    scmFor: async (installationId: number | undefined) => {
-      if (probot === undefined || installationId === undefined) {
-        throw new Error('job has no installation to act as');
-      }
-      return createGitHubScm(await probot.auth(installationId));
+    retriever,
+    installationOctokit: async (installationId) => {
+      if (probot === undefined) throw new Error('the App is not loaded yet');
+      return probot.auth(installationId);
     },
-    planDeps: async () => {
-      const adapters = await createPlanAdapters(undefined, process.env, retriever);
-      if (adapters.kind !== 'done')
-        throw new Error(`reasoner unavailable: ${adapters.userMessage}`);
-      return adapters.value;
-    },
-  };
+    shuttingDown: () => closing !== undefined,
+  });
+  const pool = await startPool(base, {
+    env,
+    settings: options.pool,
+    handlers: new Map([[PROVISION_ROUTING.kind, provisionHandler(jobDeps)]]),
+    log,
+    runLocally: env.AI_PROVISION_LOCAL_RUNNER,
+    ...(env.AI_PROVISION_RUNNER_LABELS === undefined
+      ? {}
+      : { labels: env.AI_PROVISION_RUNNER_LABELS.split(',').map((l) => l.trim()) }),
+  });
+  const { queue } = pool;
 
   const server = new Server({
     Probot: Probot.defaults({
@@ -94,7 +155,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       secret: options.webhookSecret,
       baseUrl: env.GITHUB_API_URL,
       log,
-      Octokit: withWriteThrottle(ProbotOctokit),
+      Octokit: withAppDefaults(ProbotOctokit, base.limiters),
     }),
     host: env.HOST,
     port: env.PORT,
@@ -108,38 +169,63 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await server.load((app, appOptions) => {
     probot = app;
     appOptions.addHandler((req, res) => {
-      if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/healthz') return false;
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: 'ok', jobs: queue.size() }));
-      return true;
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method !== 'GET') return false;
+      if (path === '/healthz') {
+        void queue.stats().then(
+          (stats) =>
+            res
+              .writeHead(200, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ status: 'ok', mode: base.mode, queue: stats.byLabel })),
+          () =>
+            res
+              .writeHead(503, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ status: 'queue unreachable' })),
+        );
+        return true;
+      }
+      if (path === '/metrics') {
+        void base.metrics
+          .render()
+          .then(({ contentType, body }) =>
+            res.writeHead(200, { 'content-type': contentType }).end(body),
+          );
+        return true;
+      }
+      return false;
     });
     return createApp({
-      store,
+      store: base.store,
       queue,
-      locks,
       settings,
       log,
       scmFromContext: (context) => createGitHubScm(context.octokit),
-      runJob: (jobId, signal) => runProvisionJob(jobId, signal, jobDeps),
     })(app, appOptions);
   });
   const http: HttpServer = await server.start();
   const { port } = http.address() as AddressInfo;
   const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
-  log.info({ url, webhookPath: env.WEBHOOK_PATH }, 'ai-provision is listening');
+  const resumed = await pool.resume();
+  log.info(
+    { url, webhookPath: env.WEBHOOK_PATH, store: base.storeWhere, pool: base.mode, resumed },
+    'ai-provision is listening',
+  );
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     port,
-    store,
+    store: base.store,
     close: () => {
       closing ??= (async () => {
         await server.stop();
-        const waiting = await queue.drain(env.AI_PROVISION_DRAIN_MS);
-        if (waiting.length > 0) log.warn({ jobs: waiting }, 'jobs still queued at shutdown');
-        await store.close();
+        const waiting = await pool.close(env.AI_PROVISION_DRAIN_MS);
+        if (waiting.length > 0) {
+          log.info(
+            { jobs: waiting },
+            'jobs still queued at shutdown; they resume at the next start',
+          );
+        }
+        await closeRuntimeBase(base);
       })();
       return closing;
     },

@@ -1,10 +1,14 @@
 /**
  * The whole App on loopback, for the end-to-end tests and `bench:e2e`: a git server holding the
  * example repositories, a fake GitHub API, and `ai-provision serve` as a real child process that
- * receives signed webhooks over HTTP. Nothing leaves 127.0.0.1.
+ * receives signed webhooks over HTTP — which can be killed and restarted, and joined by
+ * `ai-provision worker` processes when the environment names Redis and PostgreSQL. Each harness
+ * has its own data directory. Nothing leaves 127.0.0.1.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -46,14 +50,29 @@ export interface HarnessRepo {
   apiFiles?: Record<string, string>;
 }
 
+/** A child process of the built CLI, with everything it printed. */
+export interface CliProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  /** Sends `signal` (SIGKILL by default: a crash) and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
 export interface AppHarness {
   git: GitServer;
   github: FakeGitHub;
-  /** http://127.0.0.1:<port> of `ai-provision serve`. */
+  /** http://127.0.0.1:<port> of `ai-provision serve` (the same across restarts). */
   appUrl: string;
   webhookUrl: string;
-  /** Everything the server printed (pino JSON lines and stderr). */
+  /** The server's data directory (the embedded store). */
+  dataDir: string;
+  /** Everything the servers printed (pino JSON lines and stderr), across restarts. */
   logs(): string;
+  /** Stops `serve` with `signal` (SIGKILL: a crash; SIGTERM: a drain) and starts it again on the same port and data. */
+  restartServer(signal: NodeJS.Signals): Promise<void>;
+  /** Starts `ai-provision worker` with the harness's environment plus `env`; resolves once it takes jobs. */
+  startWorker(args: string[], env?: Record<string, string>): Promise<CliProcess>;
   cloneUrl(owner: string, repo: string): string;
   /** Posts a signed issue_comment webhook; returns the HTTP status and the delivery id. */
   comment(input: {
@@ -96,6 +115,8 @@ async function freePort(): Promise<number> {
 export async function startAppHarness(options: {
   repos: HarnessRepo[];
   env?: Record<string, string>;
+  /** Every git response waits this long (slow clones, to catch a job mid-run). */
+  gitDelayMs?: number;
 }): Promise<AppHarness> {
   const bare: Record<string, string> = {};
   const heads = new Map<string, { commit: string; tree: string }>();
@@ -113,6 +134,7 @@ export async function startAppHarness(options: {
     repos: bare,
     tls: true,
     requireAuth: (user, password) => user === 'x-access-token' && issued.includes(password),
+    ...(options.gitDelayMs === undefined ? {} : { delayMs: options.gitDelayMs }),
   });
   const cloneUrl = (owner: string, repo: string): string => `${git.url}/${owner}/${repo}.git`;
   const fakeRepos: FakeGitHubRepo[] = options.repos.map((r) => {
@@ -144,29 +166,56 @@ export async function startAppHarness(options: {
   });
   // Probot treats PORT=0 as "use 3000", so a free port is found first.
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'serve'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      TMPDIR: process.env.TMPDIR ?? '/tmp',
-      APP_ID: String(APP_ID),
-      PRIVATE_KEY: privateKey,
-      WEBHOOK_SECRET,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      GITHUB_API_URL: github.url,
-      GIT_CA_FILE: git.caFile ?? '',
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'test',
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const dataDir = mkdtempSync(join(tmpdir(), 'aip-harness-data-'));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    TMPDIR: process.env.TMPDIR ?? '/tmp',
+    APP_ID: String(APP_ID),
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    GITHUB_API_URL: github.url,
+    GIT_CA_FILE: git.caFile ?? '',
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'test',
+    AI_PROVISION_DATA_DIR: dataDir,
+    // Tests share two cores with other test files; the load gate would only add waits here.
+    AI_PROVISION_CPU_THRESHOLD: 'off',
+    ...options.env,
+  };
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const processes: CliProcess[] = [];
+  function spawnCli(args: string[], extraEnv: Record<string, string> = {}): CliProcess {
+    const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], {
+      cwd: ROOT,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let own = '';
+    const append = (chunk: Buffer): void => {
+      own += chunk.toString();
+      output += chunk.toString();
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    const handle: CliProcess = {
+      child,
+      output: () => own,
+      exited,
+      async kill(signal = 'SIGKILL') {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
+    processes.push(handle);
+    return handle;
+  }
 
   async function waitFor<T>(
     check: () => T | undefined,
@@ -186,13 +235,25 @@ export async function startAppHarness(options: {
     }
   }
 
-  const appUrl = await waitFor(
-    () =>
-      /"url":"(?<url>http:\/\/127\.0\.0\.1:\d+)"[^\n]*ai-provision is listening/.exec(output)
-        ?.groups?.url,
-    30_000,
-    'the server to listen',
-  );
+  async function startServe(): Promise<{ process: CliProcess; url: string }> {
+    const serve = spawnCli(['serve']);
+    const url = await waitFor(
+      () =>
+        serve.child.exitCode === null
+          ? /"url":"(?<url>http:\/\/127\.0\.0\.1:\d+)"[^\n]*ai-provision is listening/.exec(
+              serve.output(),
+            )?.groups?.url
+          : (() => {
+              throw new Error(`serve exited with ${serve.child.exitCode}\n${serve.output()}`);
+            })(),
+      30_000,
+      'the server to listen',
+    );
+    return { process: serve, url };
+  }
+
+  let serve = await startServe();
+  const appUrl = serve.url;
   const webhookUrl = `${appUrl}/api/github/webhooks`;
 
   return {
@@ -200,7 +261,28 @@ export async function startAppHarness(options: {
     github,
     appUrl,
     webhookUrl,
+    dataDir,
     logs: () => output,
+    async restartServer(signal) {
+      await serve.process.kill(signal);
+      serve = await startServe();
+    },
+    async startWorker(args, extraEnv = {}) {
+      const worker = spawnCli(['worker', ...args], extraEnv);
+      await waitFor(
+        () =>
+          worker.child.exitCode === null
+            ? /ai-provision runner is taking jobs/.test(worker.output())
+              ? true
+              : undefined
+            : (() => {
+                throw new Error(`worker exited with ${worker.child.exitCode}\n${worker.output()}`);
+              })(),
+        30_000,
+        'the worker to take jobs',
+      );
+      return worker;
+    },
     cloneUrl,
     waitFor,
     async comment(input) {
@@ -249,15 +331,11 @@ export async function startAppHarness(options: {
       return { status: sent.status, deliveryId };
     },
     async close() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await Promise.all(processes.map((p) => p.kill('SIGTERM')));
       await github.close();
       await git.close();
       await removeBareRepos();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

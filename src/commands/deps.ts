@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config.js';
-import type { LockTable, Queue } from '../pool/index.js';
+import type { Queue } from '../pool/index.js';
 import type { Command } from '../request/index.js';
 import type { RepoName, ScmClient } from '../scm/index.js';
 import type { JobThread, Store } from '../store/index.js';
@@ -42,12 +42,10 @@ export interface CommandDeps {
   /** The client of the installation the event came from. */
   scm: ScmClient;
   store: Store;
+  /** Where accepted jobs wait for a runner; runners find the job's handler by its kind. */
   queue: Queue;
-  locks: LockTable;
   settings: AppSettings;
   log: Logger;
-  /** Runs a stored job to its end (the worker side); given to the queue. */
-  runJob(jobId: string, signal: AbortSignal): Promise<void>;
 }
 
 /** One runner per subcommand (Atlantis CommentCommandRunnerByCmd). */

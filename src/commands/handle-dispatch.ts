@@ -11,7 +11,7 @@ import { DISPATCH_EVENT_TYPE, requestFromDispatch } from '../request/index.js';
 import type { ScmClient } from '../scm/index.js';
 import { repoAllowed, repoNameFromUrl, repoNotAllowed } from './authorize.js';
 import type { CommandDeps, EventRepository } from './deps.js';
-import { lockKeyFor, resolveTarget } from './provision.js';
+import { lockKeyFor, PROVISION_ROUTING, resolveTarget, submitJob } from './provision.js';
 import { renderTemplate } from '../deliver/templates.js';
 
 export interface DispatchEvent {
@@ -90,6 +90,7 @@ export async function handleDispatch(
     lockKey,
     installationId: event.installationId,
     target,
+    ...PROVISION_ROUTING,
   });
   if (!created) return 'duplicate-delivery';
   await deps.store.audit({
@@ -100,6 +101,6 @@ export async function handleDispatch(
     jobId: job.id,
     detail: 'repository_dispatch',
   });
-  deps.queue.submit({ id: job.id, lockKey, run: (signal) => deps.runJob(job.id, signal) });
+  await submitJob(deps.queue, job);
   return 'queued';
 }

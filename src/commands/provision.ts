@@ -4,8 +4,9 @@
  * and answers with a pull request. Nothing here builds a client or reads a raw payload.
  */
 import type { Logger } from 'pino';
+import type { JobContext, JobHandler, Queue, SubmitResult } from '../pool/index.js';
 import { docsAnchor, refused, type ErrorCode } from '../outcome.js';
-import type { PlanDeps, PlanResult } from '../pipeline.js';
+import type { PlanCheckpoints, PlanDeps, PlanResult } from '../pipeline.js';
 import { runPlan } from '../pipeline.js';
 import { postQueuedStatus, createProgress, type Progress } from '../deliver/status-comment.js';
 import type { FinalStatus, ProgressStage } from '../deliver/status-text.js';
@@ -19,6 +20,20 @@ import type { JobRecord, JobTarget, JobThread, Store } from '../store/index.js';
 import { repoNameFromUrl, sameRepo } from './authorize.js';
 import type { AppSettings, CommandRunner, EventRepository } from './deps.js';
 import { replyRefused } from './reply.js';
+
+/** Provision jobs are routed to runners with the llm label: the agents are most of their work. */
+export const PROVISION_ROUTING = { kind: 'provision', label: 'llm', priority: 'NORMAL' } as const;
+
+/** Hands a stored job to the queue: ids and routing only, the job itself stays in the Store. */
+export function submitJob(queue: Queue, job: JobRecord): Promise<SubmitResult> {
+  return queue.submit({
+    id: job.id,
+    kind: job.kind,
+    label: job.label,
+    priority: job.priority,
+    lockKey: job.lockKey,
+  });
+}
 
 /** Jobs on the same repository and branch run one at a time. */
 export function lockKeyFor(target: RepoName, branch: string): string {
@@ -98,13 +113,14 @@ export const acceptProvision: CommandRunner = async (command, event, _config, de
     installationId: event.installationId,
     thread: event.thread,
     target,
+    ...PROVISION_ROUTING,
   });
   if (!created) {
     log.info({ jobId: job.id, commentId: event.comment.id }, 'comment already has a job');
     return;
   }
   await scm.addReaction(event.repository, event.comment.id, 'eyes');
-  const waitingBehind = deps.locks.holderOf(lockKey);
+  const waitingBehind = await deps.queue.holderOf(lockKey);
   const statusComment = await postQueuedStatus(scm, {
     thread: event.thread,
     jobId: job.id,
@@ -123,16 +139,12 @@ export const acceptProvision: CommandRunner = async (command, event, _config, de
     target: lockKey,
     jobId: job.id,
   });
-  const submitted = deps.queue.submit({
-    id: job.id,
-    lockKey,
-    run: (signal) => deps.runJob(job.id, signal),
-  });
+  const submitted = await submitJob(deps.queue, job);
   log.info(
     {
       jobId: job.id,
       lockKey,
-      position: submitted.position,
+      accepted: submitted.accepted,
       waitingBehind: submitted.waitingBehind,
     },
     'job queued',
@@ -150,6 +162,15 @@ export interface JobDeps {
   planDeps(): Promise<{ deps: Omit<PlanDeps, 'onStage'>; close(): Promise<void> }>;
   settings: AppSettings;
   log: Logger;
+  /** Told how long each stage took (metrics). */
+  observeStage?: (stage: ProgressStage, seconds: number) => void;
+  /** True once this process is shutting down: an aborted job is then left to resume, not cancelled. */
+  shuttingDown?: () => boolean;
+}
+
+/** The pool's handler for provision jobs. */
+export function provisionHandler(deps: JobDeps): JobHandler {
+  return (job, context) => runProvisionJob(job.id, context, deps);
 }
 
 /** A progress reporter that reports nowhere (dispatch jobs have no thread). */
@@ -183,25 +204,37 @@ async function progressFor(job: JobRecord, scm: ScmClient, deps: JobDeps): Promi
   });
 }
 
+/** Thrown to ask the pool for another attempt; the job is back in the Store as queued. */
+export class JobAttemptFailed extends Error {
+  override name = 'JobAttemptFailed';
+}
+
 /**
  * Runs one stored job to its end and records the outcome. Expected failures (bad ref, config,
  * unreachable repository) end as `refused` with the user's message; anything else is `failed`,
- * shown as "internal error, job <id>", with the detail only in the log.
+ * shown as "internal error, job <id>", with the detail only in the log — but only on the last
+ * attempt: before that the job goes back to `queued` and the error is thrown, so the pool retries
+ * it after a backoff, resuming from the agents' checkpoints. A job the Store says is finished is
+ * not run again, however often a queue delivers it.
  */
 export async function runProvisionJob(
   jobId: string,
-  signal: AbortSignal,
+  context: JobContext,
   deps: JobDeps,
 ): Promise<void> {
-  const { store, log } = deps;
-  const job = await store.getJob(jobId);
-  if (job === undefined || job.state !== 'queued') return;
+  const { store } = deps;
+  const job = await store.claimJob(jobId, context.runner);
+  if (job === undefined) return;
+  const log = deps.log.child({ jobId, attempt: context.attempt });
   const target = job.target;
   if (target === undefined) throw new Error(`job ${jobId} has no target`);
-  await store.updateJob(jobId, { state: 'running', startedAt: new Date().toISOString() });
   const scm = await deps.scmFor(job.installationId);
   const progress = await progressFor(job, scm, deps);
+  let current: { stage: ProgressStage; at: number } | undefined;
   const stage = (name: ProgressStage): void => {
+    const at = performance.now();
+    if (current !== undefined) deps.observeStage?.(current.stage, (at - current.at) / 1000);
+    current = { stage: name, at };
     void progress.stage(name);
     void store.updateJob(jobId, { stage: name }).catch(() => undefined);
   };
@@ -209,6 +242,8 @@ export async function runProvisionJob(
   let state: JobRecord['state'];
   let pullRequest: JobRecord['pullRequest'];
   let error: JobRecord['error'];
+  /** Set when this attempt should end as a retry instead of a final outcome. */
+  let retry: { code: string; message: string; cause?: unknown } | undefined;
   const adapters = await deps.planDeps();
   try {
     const token = await scm.cloneToken();
@@ -223,14 +258,14 @@ export async function runProvisionJob(
         fetch: {
           ...(token === undefined ? {} : { token }),
           ...(deps.settings.gitCaFile === undefined ? {} : { caFile: deps.settings.gitCaFile }),
-          signal,
+          signal: context.signal,
         },
         ...(job.request.ref === undefined ? {} : { ref: job.request.ref }),
         ...(job.request.paths === undefined ? {} : { paths: job.request.paths }),
         ...(job.request.environment === undefined ? {} : { environment: job.request.environment }),
         ...(job.request.namespace === undefined ? {} : { namespace: job.request.namespace }),
       },
-      { ...adapters.deps, onStage: stage },
+      { ...adapters.deps, onStage: stage, checkpoints: storeCheckpoints(store, jobId) },
     );
     if (outcome.kind === 'done' && outcome.value.document.services.length === 0) {
       const message = renderTemplate('app-no-services', { repo: job.request.gitRepo });
@@ -261,15 +296,41 @@ export async function runProvisionJob(
       final = { kind: 'failed', jobId, retryable: outcome.retryable };
       state = 'failed';
       error = { code: outcome.code, message: outcome.userMessage };
-      log.warn({ jobId, code: outcome.code }, 'job failed');
+      if (outcome.retryable) retry = { code: outcome.code, message: outcome.userMessage };
+      log.warn({ code: outcome.code }, 'job failed');
     }
   } catch (thrown) {
-    log.error({ err: thrown, jobId }, 'job crashed');
+    log.error({ err: thrown }, 'job crashed');
     final = { kind: 'failed', jobId, retryable: true };
     state = 'failed';
     error = { code: 'internal', message: 'internal error' };
+    retry = { code: 'internal', message: 'internal error', cause: thrown };
   } finally {
     await adapters.close();
+  }
+  if (current !== undefined)
+    deps.observeStage?.(current.stage, (performance.now() - current.at) / 1000);
+  if (context.signal.aborted) {
+    if (deps.shuttingDown?.() === true) {
+      // Shutting down: leave it queued, so the next start (or another runner) resumes it.
+      await store.updateJob(jobId, { state: 'queued' });
+      log.info('job interrupted by shutdown; it resumes at the next start');
+      throw new JobAttemptFailed(`job ${jobId} was interrupted by a shutdown`);
+    }
+    final = { kind: 'cancelled', jobId };
+    state = 'cancelled';
+    retry = undefined;
+    error = undefined;
+  }
+  if (retry !== undefined && !context.lastAttempt) {
+    await store.updateJob(jobId, {
+      state: 'queued',
+      error: { code: retry.code, message: retry.message },
+    });
+    log.warn({ code: retry.code }, 'attempt failed; the pool retries the job after a backoff');
+    throw new JobAttemptFailed(`job ${jobId} attempt ${context.attempt} failed: ${retry.code}`, {
+      cause: retry.cause,
+    });
   }
   await progress.finish(final);
   await store.updateJob(jobId, {
@@ -287,6 +348,14 @@ export async function runProvisionJob(
     jobId,
     ...(pullRequest === undefined ? {} : { detail: pullRequest.url }),
   });
+}
+
+/** The agents' checkpoints of one job, kept in the Store as '<stage>@<commit>'. */
+function storeCheckpoints(store: Store, jobId: string): PlanCheckpoints {
+  return {
+    load: async (stage, commit) => (await store.loadCheckpoint(jobId, `${stage}@${commit}`))?.value,
+    save: (stage, commit, value) => store.saveCheckpoint(jobId, `${stage}@${commit}`, value),
+  };
 }
 
 /** Opens or updates the job's pull request; a plan with nothing to change opens none. */

@@ -51,6 +51,7 @@ const CONCLUSIONS: Record<FinalStatus['kind'], CheckConclusion> = {
   'no-change': 'neutral',
   refused: 'failure',
   failed: 'failure',
+  cancelled: 'cancelled',
 };
 
 /** The check run conclusion for a job's final status. */

@@ -42,7 +42,9 @@ export type FinalStatus =
   | { kind: 'no-change'; summary: string }
   | { kind: 'refused'; code: string; message: string; example?: string; docs: string }
   /** Shown as "internal error, job <id>". */
-  | { kind: 'failed'; jobId: string; retryable: boolean };
+  | { kind: 'failed'; jobId: string; retryable: boolean }
+  /** Someone cancelled it, or the bot shut down before it could finish. */
+  | { kind: 'cancelled'; jobId: string };
 
 /** Where `docs/errors.md#<code>` links point when the caller names no other base. */
 export const DEFAULT_DOCS_BASE_URL = 'https://github.com/ai-provision/ai-provision/blob/main/';
@@ -190,6 +192,10 @@ export function finalComment(input: {
           ? renderTemplate('status-failed-retryable', {})
           : renderTemplate('status-failed-permanent', { jobId }),
       });
+      break;
+    }
+    case 'cancelled': {
+      main = renderTemplate('status-cancelled', { repository, jobId: inlineCode(status.jobId) });
       break;
     }
   }

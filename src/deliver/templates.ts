@@ -114,6 +114,7 @@ export const TEMPLATES = {
   'pr-title': ['subject'],
   'pr-truncated-see-report': ['limit', 'link'],
   'pr-truncated': ['limit'],
+  'status-cancelled': ['repository', 'jobId'],
   'status-done-created': ['repository', 'requestedBy', 'pullRequest'],
   'status-done-unchanged': ['repository', 'requestedBy', 'pullRequest'],
   'status-done-updated': ['repository', 'requestedBy', 'pullRequest'],

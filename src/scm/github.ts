@@ -384,7 +384,13 @@ function toScmError(route: string, error: unknown): unknown {
   }
   const status = statusOf(error);
   if (status === undefined) return error;
-  const detail = githubMessage(error);
+  // No response body: the request never got an answer (Octokit reports that as status 500), so
+  // the error's own message is the only clue.
+  const detail =
+    githubMessage(error) ||
+    ((error as { response?: unknown }).response === undefined && error instanceof Error
+      ? error.message
+      : '');
   return new ScmError(
     route,
     status,

@@ -361,6 +361,22 @@ describe('app (serve) end to end', () => {
     const response = await fetch(`${h.appUrl}/healthz`);
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok' });
+    expect(await response.json()).toMatchObject({ status: 'ok', mode: 'in-process' });
+  });
+
+  it('serves /metrics: the jobs this server ran, by state and label, and their stages', async () => {
+    const response = await fetch(`${h.appUrl}/metrics`);
+    const text = await response.text();
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    // Earlier tests in this file ran provision jobs to the end on the llm label.
+    const completed = /^ai_provision_jobs_total\{state="completed",label="llm"\} (\d+)$/m.exec(
+      text,
+    );
+    expect(Number(completed?.[1])).toBeGreaterThanOrEqual(3);
+    expect(text).toMatch(/^ai_provision_jobs\{state="done",label="llm"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^ai_provision_stage_duration_seconds_count\{stage="agent-2"\} [1-9]/m);
+    expect(text).toMatch(/^ai_provision_runners 1$/m);
   });
 });

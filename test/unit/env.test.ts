@@ -21,8 +21,13 @@ describe('env readServerSettings', () => {
       WEBHOOK_PATH: '/api/github/webhooks',
       GITHUB_API_URL: 'https://api.github.com',
       GITHUB_HOST: 'github.com',
-      AI_PROVISION_CONCURRENCY: 2,
       AI_PROVISION_STATUS_EDIT_MS: 1000,
+      AI_PROVISION_LOCAL_RUNNER: true,
+      AI_PROVISION_QUEUE_PREFIX: 'ai-provision',
+    });
+    expect(settings.kind === 'ok' && settings.pool).toMatchObject({
+      concurrency: 2,
+      maxAttempts: 3,
     });
   });
 
@@ -64,7 +69,15 @@ describe('env readServerSettings', () => {
     [{ PORT: '70000' }, /^PORT: expected 0–65535/],
     [{ APP_ID: 'my-app' }, /^APP_ID: expected the numeric App ID/],
     [{ GITHUB_API_URL: 'api.github.com' }, /^GITHUB_API_URL: /],
-    [{ AI_PROVISION_CONCURRENCY: '0' }, /^AI_PROVISION_CONCURRENCY: expected a number above 0/],
+    [{ AI_PROVISION_CONCURRENCY: '0' }, /^AI_PROVISION_CONCURRENCY: expected a whole number/],
+    [
+      { AI_PROVISION_LABEL_LIMITS: 'llm=lots' },
+      /^AI_PROVISION_LABEL_LIMITS: llm: expected a concurrency/,
+    ],
+    [{ DATABASE_URL: 'mysql://db/x' }, /^DATABASE_URL: expected a PostgreSQL URL/],
+    [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: expected a Redis URL/],
+    [{ AI_PROVISION_LOCAL_RUNNER: 'yes' }, /^AI_PROVISION_LOCAL_RUNNER: expected true or false/],
+    [{ AI_PROVISION_RUNNER_LABELS: 'llm,Bad Label' }, /^AI_PROVISION_RUNNER_LABELS: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ PRIVATE_KEY: 'not a key' }, /^PRIVATE_KEY: expected a PEM private key/],
     [{ WEBHOOK_SECRET: undefined }, /^WEBHOOK_SECRET: missing/],

@@ -6,6 +6,10 @@ import type { ApprovalRecord, JobRecord } from '../../../src/store/store.js';
 const JOB: JobRecord = {
   id: 'job-0123456789ab',
   dedupeKey: 'comment:acme/shop#7',
+  kind: 'provision',
+  label: 'llm',
+  priority: 'NORMAL',
+  attempts: 0,
   state: 'queued',
   request: {
     gitRepo: 'https://github.com/acme/shop',

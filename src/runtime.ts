@@ -1,0 +1,185 @@
+/**
+ * The durable half of a bot process, built from its settings: the Store (SQLite in the data
+ * directory, or PostgreSQL with DATABASE_URL), the rate limiters for external APIs (clustered
+ * through Redis when REDIS_URL is set), the metrics registry, and the pool that runs jobs
+ * (in-process, or BullMQ on Redis with this process as one runner among many). `serve` and
+ * `worker` build it; nothing below them constructs these adapters.
+ */
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { ServerEnv } from './env.js';
+import { createMetrics, type Metrics } from './observe/metrics.js';
+import {
+  createInProcessQueue,
+  KNOWN_LABELS,
+  type HandlerRegistry,
+  type PoolEvent,
+  type PoolSettings,
+  type Queue,
+} from './pool/index.js';
+import { createLimiterFactory, type LimiterFactory } from './pool/limiters.js';
+import { createRedisQueue, listRunners, startRunner, type Runner } from './pool/redis.js';
+import { submitJob } from './commands/provision.js';
+import { defaultDataDir, openStore } from './store/open.js';
+import type { Store } from './store/index.js';
+
+export interface RuntimeBase {
+  store: Store;
+  /** 'SQLite at <path>' or 'PostgreSQL (DATABASE_URL)', for logs and the status command. */
+  storeWhere: string;
+  limiters: LimiterFactory;
+  metrics: Metrics;
+  mode: 'in-process' | 'redis';
+}
+
+/** Opens the store, the limiter factory and the metrics registry. */
+export async function openRuntimeBase(env: ServerEnv, log: Logger): Promise<RuntimeBase> {
+  const opened = await openStore({
+    ...(env.DATABASE_URL === undefined ? {} : { databaseUrl: env.DATABASE_URL }),
+    dataDir: env.AI_PROVISION_DATA_DIR ?? defaultDataDir(process.env),
+  });
+  const metrics = createMetrics();
+  const limiters = createLimiterFactory({
+    ...(env.REDIS_URL === undefined
+      ? {}
+      : { redis: { url: env.REDIS_URL, prefix: env.AI_PROVISION_QUEUE_PREFIX } }),
+    onWait: (api, waitedMs) => metrics.observeRateLimitWait(api, waitedMs / 1000),
+    onError: (error) => log.warn({ err: error }, 'rate limiter: Redis trouble; retrying'),
+  });
+  return {
+    store: opened.store,
+    storeWhere: opened.kind === 'sqlite' ? `SQLite at ${opened.path}` : 'PostgreSQL (DATABASE_URL)',
+    limiters,
+    metrics,
+    mode: env.REDIS_URL === undefined ? 'in-process' : 'redis',
+  };
+}
+
+export interface Pool {
+  /** Where this process submits jobs. */
+  queue: Queue;
+  /** This process's runner on Redis, when it runs jobs there. */
+  runner?: Runner;
+  /** Resubmits every job the store says is unfinished; returns how many. */
+  resume(): Promise<number>;
+  /** Stops taking and starting jobs, waits for running ones (up to drainMs), releases connections. */
+  close(drainMs: number): Promise<string[]>;
+}
+
+export interface PoolOptions {
+  env: ServerEnv;
+  settings: PoolSettings;
+  handlers: HandlerRegistry;
+  log: Logger;
+  /** With Redis: run jobs in this process too (serve's AI_PROVISION_LOCAL_RUNNER; always for `worker`). */
+  runLocally: boolean;
+  /** With Redis: the labels this process's runner takes. */
+  labels?: string[];
+  /** With Redis: jobs at once on this process's runner; the pool's global concurrency by default. */
+  concurrency?: number;
+  /** With Redis: how often unfinished jobs are resubmitted (a Redis that lost its data loses no job). */
+  reconcileMs?: number;
+}
+
+/** Logs what the pool does and counts it in the metrics. */
+function poolListener(base: RuntimeBase, log: Logger): (event: PoolEvent) => void {
+  return (event) => {
+    base.metrics.onPoolEvent(event);
+    if (event.type === 'retrying') {
+      log.warn(
+        { jobId: event.id, attempt: event.attempt, delayMs: event.delayMs, error: event.error },
+        'job attempt failed; retrying after a backoff',
+      );
+    } else if (event.type === 'failed') {
+      log.error({ jobId: event.id, attempts: event.attempts, error: event.error }, 'job failed');
+    } else if (event.type === 'started') {
+      log.debug({ jobId: event.id, label: event.label, attempt: event.attempt }, 'job started');
+    }
+  };
+}
+
+export async function startPool(base: RuntimeBase, options: PoolOptions): Promise<Pool> {
+  const { env, log } = options;
+  const onEvent = poolListener(base, log);
+  const onError = (error: unknown): void =>
+    log.warn({ err: error }, 'pool: Redis trouble; reconnecting');
+  let queue: Queue;
+  let runner: Runner | undefined;
+  if (env.REDIS_URL === undefined) {
+    queue = createInProcessQueue({
+      settings: options.settings,
+      handlers: options.handlers,
+      onEvent,
+      runnerId: `${hostname()}:${process.pid}`,
+    });
+  } else {
+    const redis = { url: env.REDIS_URL, prefix: env.AI_PROVISION_QUEUE_PREFIX };
+    queue = createRedisQueue({ ...redis, settings: options.settings, onEvent, onError });
+    if (options.runLocally) {
+      runner = await startRunner({
+        ...redis,
+        settings: options.settings,
+        onEvent,
+        onError,
+        labels: options.labels ?? [...KNOWN_LABELS],
+        concurrency: options.concurrency ?? options.settings.concurrency,
+        handlers: options.handlers,
+        lockMs: env.AI_PROVISION_RUNNER_LOCK_MS,
+      });
+    }
+  }
+  base.metrics.setCollectors({
+    queueStats: () => queue.stats(),
+    jobCounts: () => base.store.countJobs(),
+    runners:
+      env.REDIS_URL === undefined
+        ? async () => 1
+        : async () => (await listRunners(env.REDIS_URL!, env.AI_PROVISION_QUEUE_PREFIX)).length,
+  });
+
+  async function resume(): Promise<number> {
+    const unfinished = await base.store.jobsInStates(['queued', 'running']);
+    let resumed = 0;
+    for (const job of unfinished) {
+      try {
+        await submitJob(queue, job);
+        resumed++;
+      } catch (error) {
+        // One bad record (a kind this version has no handler for) must not stop the others.
+        log.error({ err: error, jobId: job.id }, 'could not resubmit an unfinished job');
+      }
+    }
+    return resumed;
+  }
+
+  let reconcile: NodeJS.Timeout | undefined;
+  if (env.REDIS_URL !== undefined) {
+    reconcile = setInterval(() => {
+      resume().catch((error: unknown) =>
+        log.warn({ err: error }, 'could not resubmit unfinished jobs; trying again later'),
+      );
+    }, options.reconcileMs ?? 60_000);
+    reconcile.unref();
+  }
+
+  return {
+    queue,
+    ...(runner === undefined ? {} : { runner }),
+    resume,
+    async close(drainMs) {
+      if (reconcile !== undefined) clearInterval(reconcile);
+      const [waiting] = await Promise.all([
+        queue.drain(drainMs),
+        runner === undefined ? Promise.resolve() : runner.stop(drainMs),
+      ]);
+      await queue.close();
+      return waiting;
+    },
+  };
+}
+
+/** Releases what openRuntimeBase opened; call after the pool is closed. */
+export async function closeRuntimeBase(base: RuntimeBase): Promise<void> {
+  await base.limiters.close();
+  await base.store.close();
+}
