@@ -2,10 +2,14 @@
 # The bot itself: build with the full toolchain, run on a slim image as a non-root user.
 
 FROM node:20-bookworm-slim AS build
+# The embedded store's driver (better-sqlite3) is a native addon: built here when no prebuilt binary fits.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` would build before the sources are copied.
-RUN npm ci --ignore-scripts
+# --ignore-scripts: `prepare` would build before the sources are copied; the addons are built next.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts
@@ -15,7 +19,10 @@ FROM node:20-bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 AI_PROVISION_DATA_DIR=/data
+# The embedded store (SQLite) lives here; mount a volume, or set DATABASE_URL for PostgreSQL.
+RUN mkdir /data && chown node:node /data
+VOLUME /data
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules

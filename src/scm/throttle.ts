@@ -5,8 +5,10 @@
  * sustained rates: 80 content-creating requests a minute, and mutating requests cost 5 of the
  * 900 points a minute each endpoint allows (docs.github.com, "Rate limits for the REST API").
  * So short bursts go out at once (one request makes about 11 writes, 2 of them content-creating)
- * and the refill holds the long-run rate below those limits: writes ≤ 60 a minute per
- * installation, content-creating ≤ 60 a minute. Built through the limiter factory
+ * and the refill holds the long-run rate below those limits: writes ≤ 60 a minute,
+ * content-creating ≤ 60 a minute. The plugin keys its groups by `throttle.id` (one per App), so
+ * the buckets are the App's as a whole, not one per installation: the stricter reading of limits
+ * that GitHub counts per installation. Built through the limiter factory
  * (src/pool/limiters.ts) when one is given, so with Redis the buckets are shared by every instance.
  */
 import Bottleneck from 'bottleneck';
