@@ -90,6 +90,8 @@ export function provisionJobDeps(options: {
   /** An Octokit authenticated as the installation. */
   installationOctokit: (installationId: number) => Promise<Parameters<typeof createGitHubScm>[0]>;
   shuttingDown: () => boolean;
+  /** The pool's attempts per job; a job is given up after twice as many runs in all. */
+  maxAttempts: number;
 }): JobDeps {
   const { base } = options;
   return {
@@ -113,6 +115,7 @@ export function provisionJobDeps(options: {
     },
     observeStage: (stage, seconds) => base.metrics.observeStage(stage, seconds),
     shuttingDown: options.shuttingDown,
+    maxRuns: options.maxAttempts * 2,
   };
 }
 
@@ -135,6 +138,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return probot.auth(installationId);
     },
     shuttingDown: () => closing !== undefined,
+    maxAttempts: options.pool.maxAttempts,
   });
   const pool = await startPool(base, {
     env,

@@ -51,6 +51,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     retriever,
     installationOctokit: (installationId) => probot.auth(installationId),
     shuttingDown: () => stopping !== undefined,
+    maxAttempts: options.settings.pool.maxAttempts,
   });
   const pool = await startPool(base, {
     env,

@@ -166,6 +166,12 @@ export interface JobDeps {
   observeStage?: (stage: ProgressStage, seconds: number) => void;
   /** True once this process is shutting down: an aborted job is then left to resume, not cancelled. */
   shuttingDown?: () => boolean;
+  /**
+   * Most runs a job gets in all, whichever queue delivered them. A queue's own attempt count starts
+   * again when a job is resubmitted (a restart, Redis losing its data), so a job that kills every
+   * runner it lands on would otherwise come back for ever. Unlimited when absent.
+   */
+  maxRuns?: number;
 }
 
 /** The pool's handler for provision jobs. */
@@ -226,6 +232,17 @@ export async function runProvisionJob(
   const job = await store.claimJob(jobId, context.runner);
   if (job === undefined) return;
   const log = deps.log.child({ jobId, attempt: context.attempt });
+  if (deps.maxRuns !== undefined && job.attempts > deps.maxRuns) {
+    log.error({ runs: job.attempts }, 'job started too often without finishing; giving up');
+    const scm = await deps.scmFor(job.installationId);
+    await (await progressFor(job, scm, deps)).finish({ kind: 'failed', jobId, retryable: false });
+    await store.updateJob(jobId, {
+      state: 'failed',
+      finishedAt: new Date().toISOString(),
+      error: { code: 'internal', message: `started ${job.attempts - 1} times without finishing` },
+    });
+    return;
+  }
   const target = job.target;
   if (target === undefined) throw new Error(`job ${jobId} has no target`);
   const scm = await deps.scmFor(job.installationId);
@@ -244,8 +261,9 @@ export async function runProvisionJob(
   let error: JobRecord['error'];
   /** Set when this attempt should end as a retry instead of a final outcome. */
   let retry: { code: string; message: string; cause?: unknown } | undefined;
-  const adapters = await deps.planDeps();
+  let adapters: Awaited<ReturnType<JobDeps['planDeps']>> | undefined;
   try {
+    adapters = await deps.planDeps();
     const token = await scm.cloneToken();
     const outcome = await runPlan(
       {
@@ -306,7 +324,7 @@ export async function runProvisionJob(
     error = { code: 'internal', message: 'internal error' };
     retry = { code: 'internal', message: 'internal error', cause: thrown };
   } finally {
-    await adapters.close();
+    await adapters?.close();
   }
   if (current !== undefined)
     deps.observeStage?.(current.stage, (performance.now() - current.at) / 1000);
