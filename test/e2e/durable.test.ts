@@ -39,6 +39,17 @@ async function statusJson(env: Record<string, string>): Promise<JobRecord[]> {
   return JSON.parse(stdout) as JobRecord[];
 }
 
+/** Polls the status command (bounded) until every job is final: the record is written after the pull request. */
+async function settledJobs(env: Record<string, string>, count: number): Promise<JobRecord[]> {
+  let jobs: JobRecord[] = [];
+  for (let i = 0; i < 100; i++) {
+    jobs = await statusJson(env);
+    if (jobs.length === count && jobs.every((j) => !['queued', 'running'].includes(j.state))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return jobs;
+}
+
 function pullsCreated(h: AppHarness, repo: string): number {
   return h.github.calls.filter(
     (c) => c.method === 'POST' && c.path === `/repos/acme/${repo}/pulls` && c.status === 201,
@@ -98,7 +109,7 @@ describe('durable jobs: the embedded store (SQLite) and the in-process pool', ()
         `the pull request of ${repo}`,
       );
     }
-    const after = await statusJson(storeEnv);
+    const after = await settledJobs(storeEnv, 3);
     expect(after).toHaveLength(3);
     expect(after.map((j) => j.state)).toEqual(['done', 'done', 'done']);
     for (const repo of repos) expect(pullsCreated(h, repo)).toBe(1);
@@ -139,7 +150,8 @@ describe('durable jobs: Redis and PostgreSQL with runners', () => {
         AI_PROVISION_RUNNER_LOCK_MS: '1500',
         AI_PROVISION_QUEUE_PREFIX: 'e2e',
       },
-      gitDelayMs: 1500,
+      // Slow enough that the job is still cloning when the second runner is up and the first dies.
+      gitDelayMs: 3000,
     });
   }, 90_000);
 
@@ -169,6 +181,8 @@ describe('durable jobs: Redis and PostgreSQL with runners', () => {
 
     const second = await h.startWorker(['--labels', 'llm', '--concurrency', '1']);
     await first.kill('SIGKILL');
+    // The kill must land mid-job, or this test proves nothing.
+    expect(h.github.pulls).toHaveLength(0);
 
     const pr = await h.waitFor(
       () => h.github.pulls.find((p) => p.repo === 'shop'),
@@ -176,7 +190,7 @@ describe('durable jobs: Redis and PostgreSQL with runners', () => {
       'the pull request',
     );
     expect(pr.head).toMatch(/^ai-provision\//);
-    const [job] = await statusJson(storeEnv);
+    const [job] = await settledJobs(storeEnv, 1);
     expect(job?.state).toBe('done');
     expect(job?.attempts).toBe(2);
     expect(job?.runner).not.toBe(firstRunner);
