@@ -71,7 +71,8 @@ describe('durable jobs: the embedded store (SQLite) and the in-process pool', ()
       })),
       // One job at a time, and slow clones: when serve is killed one job runs and two wait.
       env: { AI_PROVISION_CONCURRENCY: '1', AI_PROVISION_LABEL_LIMITS: 'llm=1' },
-      gitDelayMs: 700,
+      // Slow clones (three or more requests each): the kill lands while the first job is cloning.
+      gitDelayMs: 1500,
     });
   }, 60_000);
 
@@ -94,7 +95,7 @@ describe('durable jobs: the embedded store (SQLite) and the in-process pool', ()
     let before: JobRecord[] = [];
     for (let i = 0; i < 200; i++) {
       before = await statusJson(storeEnv);
-      if (before.some((j) => j.state === 'running')) break;
+      if (before.some((j) => j.state === 'running' && j.stage === 'cloning')) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(before.map((j) => j.state).sort()).toEqual(['queued', 'queued', 'running']);
@@ -179,7 +180,14 @@ describe('durable jobs: Redis and PostgreSQL with runners', () => {
     expect(running?.attempts).toBe(1);
     const firstRunner = running!.runner;
 
-    const second = await h.startWorker(['--labels', 'llm', '--concurrency', '1']);
+    const second = await h.startWorker([
+      '--labels',
+      'llm',
+      '--concurrency',
+      '1',
+      '--metrics-port',
+      '0',
+    ]);
     await first.kill('SIGKILL');
     // The kill must land mid-job, or this test proves nothing.
     expect(h.github.pulls).toHaveLength(0);
@@ -198,6 +206,13 @@ describe('durable jobs: Redis and PostgreSQL with runners', () => {
     const comments = h.github.comments.filter((c) => c.repo === 'shop');
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain(`/pull/${pr.number}`);
+
+    // The runner that finished it serves its own metrics.
+    const metricsUrl = /"metricsUrl":"(?<url>http:\/\/127\.0\.0\.1:\d+)"/.exec(second.output())
+      ?.groups?.url;
+    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^ai_provision_jobs_total\{state="completed",label="llm"\} 1$/m);
+    expect(metrics).toMatch(/^ai_provision_runners 1$/m);
     await second.kill('SIGTERM');
   }, 180_000);
 });
