@@ -5,6 +5,7 @@
  * (in-process, or BullMQ on Redis with this process as one runner among many). `serve` and
  * `worker` build it; nothing below them constructs these adapters.
  */
+import type { ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ServerEnv } from './env.js';
@@ -18,7 +19,7 @@ import {
   type Queue,
 } from './pool/index.js';
 import { createLimiterFactory, type LimiterFactory } from './pool/limiters.js';
-import { createRedisQueue, listRunners, startRunner, type Runner } from './pool/redis.js';
+import { createRedisQueue, startRunner, type Runner } from './pool/redis.js';
 import { submitJob } from './commands/provision.js';
 import { defaultDataDir, openStore } from './store/open.js';
 import type { Store } from './store/index.js';
@@ -105,6 +106,8 @@ export async function startPool(base: RuntimeBase, options: PoolOptions): Promis
     log.warn({ err: error }, 'pool: Redis trouble; reconnecting');
   let queue: Queue;
   let runner: Runner | undefined;
+  /** Runners taking jobs: this process alone in-process; the registry in Redis otherwise. */
+  let runnerCount: () => Promise<number>;
   if (env.REDIS_URL === undefined) {
     queue = createInProcessQueue({
       settings: options.settings,
@@ -112,9 +115,12 @@ export async function startPool(base: RuntimeBase, options: PoolOptions): Promis
       onEvent,
       runnerId: `${hostname()}:${process.pid}`,
     });
+    runnerCount = async () => 1;
   } else {
     const redis = { url: env.REDIS_URL, prefix: env.AI_PROVISION_QUEUE_PREFIX };
-    queue = createRedisQueue({ ...redis, settings: options.settings, onEvent, onError });
+    const producer = createRedisQueue({ ...redis, settings: options.settings, onEvent, onError });
+    queue = producer;
+    runnerCount = async () => (await producer.runners()).length;
     if (options.runLocally) {
       runner = await startRunner({
         ...redis,
@@ -131,10 +137,7 @@ export async function startPool(base: RuntimeBase, options: PoolOptions): Promis
   base.metrics.setCollectors({
     queueStats: () => queue.stats(),
     jobCounts: () => base.store.countJobs(),
-    runners:
-      env.REDIS_URL === undefined
-        ? async () => 1
-        : async () => (await listRunners(env.REDIS_URL!, env.AI_PROVISION_QUEUE_PREFIX)).length,
+    runners: runnerCount,
   });
 
   async function resume(): Promise<number> {
@@ -176,6 +179,19 @@ export async function startPool(base: RuntimeBase, options: PoolOptions): Promis
       return waiting;
     },
   };
+}
+
+/** Answers GET /metrics (serve and a runner's --metrics-port) with the registry's text. */
+export function sendMetrics(metrics: Metrics, res: ServerResponse): void {
+  metrics.render().then(
+    ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+    () => res.writeHead(500).end(),
+  );
+}
+
+/** http://host:port as a client would type it (IPv6 hosts in brackets). */
+export function listenUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** Releases what openRuntimeBase opened; call after the pool is closed. */

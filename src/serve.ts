@@ -21,7 +21,14 @@ import { createPlanAdapters } from './cli-plan.js';
 import { createGitHubScm } from './scm/index.js';
 import { githubWriteThrottle } from './scm/throttle.js';
 import type { Store } from './store/index.js';
-import { closeRuntimeBase, openRuntimeBase, startPool, type RuntimeBase } from './runtime.js';
+import {
+  closeRuntimeBase,
+  listenUrl,
+  openRuntimeBase,
+  sendMetrics,
+  startPool,
+  type RuntimeBase,
+} from './runtime.js';
 
 export interface RunningServer {
   url: string;
@@ -189,11 +196,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         return true;
       }
       if (path === '/metrics') {
-        void base.metrics
-          .render()
-          .then(({ contentType, body }) =>
-            res.writeHead(200, { 'content-type': contentType }).end(body),
-          );
+        sendMetrics(base.metrics, res);
         return true;
       }
       return false;
@@ -208,7 +211,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   const http: HttpServer = await server.start();
   const { port } = http.address() as AddressInfo;
-  const url = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
+  const url = listenUrl(env.HOST, port);
   const resumed = await pool.resume();
   log.info(
     { url, webhookPath: env.WEBHOOK_PATH, store: base.storeWhere, pool: base.mode, resumed },

@@ -12,7 +12,7 @@ import { PROVISION_ROUTING, provisionHandler } from './commands/provision.js';
 import type { WorkerSettings } from './env.js';
 import { createLogger, type Logger } from './observe/logger.js';
 import { createKnowledgeRetriever } from './rag/retriever.js';
-import { closeRuntimeBase, openRuntimeBase, startPool } from './runtime.js';
+import { closeRuntimeBase, listenUrl, openRuntimeBase, sendMetrics, startPool } from './runtime.js';
 import { provisionJobDeps, settingsFrom, withAppDefaults } from './serve.js';
 
 export interface WorkerOptions {
@@ -70,11 +70,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     metricsServer = createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
       if (req.method === 'GET' && path === '/metrics') {
-        void base.metrics
-          .render()
-          .then(({ contentType, body }) =>
-            res.writeHead(200, { 'content-type': contentType }).end(body),
-          );
+        sendMetrics(base.metrics, res);
       } else if (req.method === 'GET' && path === '/healthz') {
         res
           .writeHead(200, { 'content-type': 'application/json' })
@@ -87,7 +83,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       metricsServer!.listen(options.metricsPort, env.HOST, resolve),
     );
     const { port } = metricsServer.address() as AddressInfo;
-    metricsUrl = `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${port}`;
+    metricsUrl = listenUrl(env.HOST, port);
   }
   log.info(
     { runner: runnerId, labels: options.labels, concurrency: options.concurrency, metricsUrl },

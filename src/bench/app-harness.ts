@@ -9,13 +9,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { walkTree } from '../repo/tree.js';
 import { startFakeGitHub, type FakeGitHub, type FakeGitHubRepo } from './fake-github-api.js';
 import { makeBareRepo, removeBareRepos, startGitServer, type GitServer } from './git-server.js';
+import { freePort } from './servers.js';
 import { issueCommentPayload, repositoryDispatchPayload } from './webhook-payloads.js';
 import { sendWebhook } from './webhooks.js';
 
@@ -103,14 +102,6 @@ export interface AppHarness {
 }
 
 let nextCommentId = 5000;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((res) => probe.listen(0, '127.0.0.1', res));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((res) => probe.close(() => res()));
-  return port;
-}
 
 export async function startAppHarness(options: {
   repos: HarnessRepo[];

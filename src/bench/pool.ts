@@ -12,7 +12,12 @@ import Bottleneck from 'bottleneck';
 import { Queue as BullQueue } from 'bullmq';
 import { done, type Outcome } from '../outcome.js';
 import { createInProcessQueue } from '../pool/in-process.js';
-import { DEFAULT_POOL_SETTINGS, type PoolSettings, type Queue } from '../pool/queue.js';
+import {
+  DEFAULT_POOL_SETTINGS,
+  type PoolJob,
+  type PoolSettings,
+  type Queue,
+} from '../pool/queue.js';
 import { createRedisQueue } from '../pool/redis.js';
 import { formatTable } from '../render/repo-table.js';
 import { publish } from './results.js';
@@ -43,6 +48,17 @@ export function benchSettings(concurrency: number): PoolSettings {
     labels: { [BENCH_LABEL]: { concurrency } },
     defaultLabel: { concurrency },
     maxAttempts: 1,
+  };
+}
+
+/** Job i of a run: a no-op carrying its enqueue time. */
+function benchJob(i: number): PoolJob {
+  return {
+    id: `job-${i}`,
+    kind: 'noop',
+    label: BENCH_LABEL,
+    priority: 'NORMAL',
+    data: { t: nowMs() },
   };
 }
 
@@ -94,15 +110,7 @@ async function runInProcessOurs(options: PoolBenchOptions): Promise<RunResult> {
     ]),
   });
   const first = nowMs();
-  await submitAll(options.jobs, options.inFlight, (i) =>
-    queue.submit({
-      id: `job-${i}`,
-      kind: 'noop',
-      label: BENCH_LABEL,
-      priority: 'NORMAL',
-      data: { t: nowMs() },
-    }),
-  );
+  await submitAll(options.jobs, options.inFlight, (i) => queue.submit(benchJob(i)));
   await all;
   await queue.drain(1_000);
   await queue.close();
@@ -231,15 +239,7 @@ async function runRedis(
       settings: benchSettings(options.concurrency),
     });
     first = nowMs();
-    await submitAll(options.jobs, options.inFlight, (i) =>
-      queue.submit({
-        id: `job-${i}`,
-        kind: 'noop',
-        label: BENCH_LABEL,
-        priority: 'NORMAL',
-        data: { t: nowMs() },
-      }),
-    );
+    await submitAll(options.jobs, options.inFlight, (i) => queue.submit(benchJob(i)));
     await waitForCount(children, options.jobs, 300_000);
     await queue.close();
   } else {

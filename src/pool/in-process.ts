@@ -27,7 +27,7 @@
  * the backoff). A handler's error becomes an event, never a rejection; only programming errors
  * throw (settings that parsePoolSettings would refuse, a job kind with no handler).
  */
-import { availableParallelism, hostname, loadavg } from 'node:os';
+import { hostname } from 'node:os';
 import Bottleneck from 'bottleneck';
 import { createLockTable, type LockTable } from './locks.js';
 import {
@@ -45,7 +45,7 @@ import {
   type QueueStats,
   type SubmitResult,
 } from './queue.js';
-import { backoffDelayMs } from './settings.js';
+import { backoffDelayMs, hostLoadPerCore, limitsFor } from './settings.js';
 
 /** Our priorities as bottleneck's (0–9, lower runs first); gaps leave room for more levels. */
 export const BOTTLENECK_PRIORITIES = {
@@ -134,10 +134,6 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function defaultLoad(): number {
-  return (loadavg()[0] ?? 0) / availableParallelism();
-}
-
 function checkLimits(where: string, limits: LabelLimits): void {
   if (!Number.isInteger(limits.concurrency) || limits.concurrency < 1) {
     throw new Error(
@@ -176,7 +172,7 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessQ
   const { settings, handlers } = options;
   checkSettings(settings);
   const locks = options.locks ?? createLockTable();
-  const load = options.load ?? defaultLoad;
+  const load = options.load ?? hostLoadPerCore;
   const pollMs = options.loadPollMs ?? 1000;
   const random = options.random ?? Math.random;
   const runnerId = options.runnerId ?? `${hostname()}:${process.pid}`;
@@ -208,7 +204,7 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessQ
   function labelLimiter(label: string): Bottleneck {
     let limiter = labelLimiters.get(label);
     if (limiter === undefined) {
-      const limits = settings.labels[label] ?? settings.defaultLabel;
+      const limits = limitsFor(settings, label);
       limiter = new Bottleneck({
         maxConcurrent: limits.concurrency,
         // Rounded up so starts are never closer than 1/rate.

@@ -40,7 +40,7 @@
  * runs. 'retrying'.attempt is the attempt that just failed, delayMs the wait before the next.
  */
 import { randomUUID } from 'node:crypto';
-import { availableParallelism, hostname, loadavg } from 'node:os';
+import { hostname } from 'node:os';
 import {
   DelayedError,
   Queue as BullQueue,
@@ -55,7 +55,6 @@ import {
   LABEL_PATTERN,
   PRIORITIES,
   type HandlerRegistry,
-  type LabelLimits,
   type LabelStats,
   type PoolEvent,
   type PoolJob,
@@ -65,6 +64,7 @@ import {
   type QueueStats,
 } from './queue.js';
 import { createRedisLocks, type RedisLockResult } from './redis-locks.js';
+import { backoffDelayMs, hostLoadPerCore, limitsFor } from './settings.js';
 
 export const DEFAULT_REDIS_PREFIX = 'ai-provision';
 
@@ -198,20 +198,6 @@ function cancelKey(prefix: string, id: string): string {
   return `${prefix}:cancel:${id}`;
 }
 
-function limitsFor(settings: PoolSettings, label: string): LabelLimits {
-  return settings.labels[label] ?? settings.defaultLabel;
-}
-
-/** Retry n waits a random time in [0, min(maxMs, baseMs·2^(n-1))]. */
-export function fullJitterDelay(
-  backoff: PoolSettings['backoff'],
-  retry: number,
-  random: () => number,
-): number {
-  const ceiling = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.max(0, retry - 1));
-  return Math.floor(random() * ceiling);
-}
-
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -282,7 +268,10 @@ function safeEmitter(
 // Producer
 
 /** Producer side used by `serve` (and by the bench): submit/cancel/stats/holderOf/drain/close. */
-export function createRedisQueue(options: RedisPoolOptions): Queue {
+/** The producer: the Queue, plus the live runners as its own connection sees them. */
+export type RedisQueue = Queue & { runners(): Promise<RunnerInfo[]> };
+
+export function createRedisQueue(options: RedisPoolOptions): RedisQueue {
   const prefix = prefixOf(options);
   const { settings } = options;
   const onError = options.onError ?? (() => undefined);
@@ -400,6 +389,12 @@ export function createRedisQueue(options: RedisPoolOptions): Queue {
       return locks.holderOf(lockKey);
     },
 
+    // On the producer's connection: a metrics scrape must not open one of its own each time.
+    async runners() {
+      const { fresh } = await readRegistry(redis, prefix, Date.now());
+      return fresh.map(infoOf);
+    },
+
     async stats(): Promise<QueueStats> {
       const byLabel: Record<string, LabelStats> = {};
       for (const label of await knownLabels()) {
@@ -481,7 +476,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const lockRetryMs = options.lockRetryMs ?? 1_000;
   const loadPollMs = options.loadPollMs ?? 1_000;
   const random = options.random ?? Math.random;
-  const load = options.load ?? (() => loadavg()[0]! / availableParallelism());
+  const load = options.load ?? hostLoadPerCore;
   const onError = options.onError ?? (() => undefined);
   const emit = safeEmitter(options.onEvent, onError);
 
@@ -653,7 +648,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     error?: Error,
     bullJob?: { data?: unknown },
   ): number {
-    const delayMs = fullJitterDelay(settings.backoff, attemptsMade, random);
+    const delayMs = backoffDelayMs(attemptsMade, settings.backoff, random);
     const parsed = JobDataSchema.safeParse(bullJob?.data);
     if (parsed.success) {
       const { job } = parsed.data;

@@ -14,6 +14,7 @@
  *
  * An empty variable counts as unset (compose files often write `NAME=`).
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { z } from 'zod';
 import {
   DEFAULT_POOL_SETTINGS,
@@ -198,6 +199,16 @@ export function parseLabels(value: string): LabelsResult {
     };
   }
   return { kind: 'ok', labels };
+}
+
+/** The limits a label runs under: its own, or the default for labels not listed. */
+export function limitsFor(settings: PoolSettings, label: string): LabelLimits {
+  return settings.labels[label] ?? settings.defaultLabel;
+}
+
+/** This host's 1-minute load average per core, what `cpuThreshold` is compared with. */
+export function hostLoadPerCore(): number {
+  return (loadavg()[0] ?? 0) / availableParallelism();
 }
 
 /**

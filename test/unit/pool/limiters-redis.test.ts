@@ -2,17 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startRedis, type RedisServer } from '../../../src/bench/servers.js';
 import { createLimiterFactory, type LimiterFactory } from '../../../src/pool/limiters.js';
-
-/** Most entries inside any window of `windowMs` starting at an entry. */
-function maxInWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
+import { maxInWindow } from '../../support/timing.js';
 
 interface FakeApi {
   url: string;

@@ -9,17 +9,7 @@ import {
   rateLimitDelay,
   type LimiterFactory,
 } from '../../../src/pool/limiters.js';
-
-/** Most arrivals inside any window of `windowMs` starting at an arrival. */
-function maxInWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (sorted[i]! - sorted[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
+import { maxInWindow } from '../../support/timing.js';
 
 interface FakeApi {
   url: string;

@@ -13,27 +13,10 @@ import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../src/bench/servers.js';
 import { DEFAULT_POOL_SETTINGS, type PoolJob, type Queue } from '../../../src/pool/queue.js';
 import { createRedisQueue, labelQueueName, listRunners } from '../../../src/pool/redis.js';
+import { delay, waitFor } from '../../support/timing.js';
 
 const CHILD = fileURLToPath(new URL('../../../dist/bench/pool-child.js', import.meta.url));
 const SETTINGS = { ...DEFAULT_POOL_SETTINGS, cpuThreshold: undefined };
-
-async function waitFor<T>(
-  check: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function job(id: string): PoolJob {
   return { id, kind: 'bench', label: 'llm', priority: 'NORMAL' };

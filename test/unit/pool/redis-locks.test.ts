@@ -8,24 +8,7 @@ import { startRedis, type RedisServer } from '../../../src/bench/servers.js';
 import { DEFAULT_POOL_SETTINGS, type JobHandler, type PoolEvent } from '../../../src/pool/queue.js';
 import { createRedisQueue, startRunner, type Runner } from '../../../src/pool/redis.js';
 import { createRedisLocks, type RedisLockResult } from '../../../src/pool/redis-locks.js';
-
-async function waitFor<T>(
-  check: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeoutMs = 8_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { delay, waitFor } from '../../support/timing.js';
 
 function acquired(result: RedisLockResult): Extract<RedisLockResult, { acquired: true }> {
   if (!result.acquired) throw new Error(`expected the lock, but ${result.heldBy} holds it`);

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue as BullQueue } from 'bullmq';
 import { startRedis, type RedisServer } from '../../../src/bench/servers.js';
+import { backoffDelayMs } from '../../../src/pool/settings.js';
 import {
   DEFAULT_POOL_SETTINGS,
   type JobContext,
@@ -13,17 +14,17 @@ import {
   type PoolEvent,
   type PoolJob,
   type PoolSettings,
-  type Queue,
 } from '../../../src/pool/queue.js';
 import {
   createRedisQueue,
-  fullJitterDelay,
   labelQueueName,
   listRunners,
+  type RedisQueue,
   startRunner,
   type Runner,
   type RunnerOptions,
 } from '../../../src/pool/redis.js';
+import { delay, waitFor } from '../../support/timing.js';
 
 const SETTINGS: PoolSettings = {
   ...DEFAULT_POOL_SETTINGS,
@@ -32,25 +33,6 @@ const SETTINGS: PoolSettings = {
   maxAttempts: 3,
   backoff: { baseMs: 40, maxMs: 200 },
 };
-
-/** Polls `check` every 20 ms until it returns a value; fails after `timeoutMs`. */
-async function waitFor<T>(
-  check: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeoutMs = 8_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function job(id: string, overrides: Partial<PoolJob> = {}): PoolJob {
   return { id, kind: 'bench', label: 'llm', priority: 'NORMAL', ...overrides };
@@ -69,7 +51,7 @@ describe('pool/redis', () => {
   let server: RedisServer;
   let prefix: string;
   let events: PoolEvent[];
-  let producer: Queue;
+  let producer: RedisQueue;
   let runners: Runner[];
 
   function runner(options: Partial<RunnerOptions> & { handlers: RunnerOptions['handlers'] }) {
@@ -248,13 +230,13 @@ describe('pool/redis', () => {
     ]);
   });
 
-  it('computes full-jitter delays within [0, min(max, base·2^(n-1))]', () => {
+  it('computes full-jitter delays within [0, min(max, base·2^(n-1))] (the shared backoff)', () => {
     const backoff = { baseMs: 100, maxMs: 1_000 };
 
-    expect([1, 2, 3, 4, 5].map((n) => fullJitterDelay(backoff, n, () => 0.999_999))).toEqual([
-      99, 199, 399, 799, 999,
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelayMs(n, backoff, () => 0.999_999))).toEqual([
+      100, 200, 400, 800, 1_000,
     ]);
-    expect(fullJitterDelay(backoff, 3, () => 0)).toBe(0);
+    expect(backoffDelayMs(3, backoff, () => 0)).toBe(0);
   });
 
   it('cancels a waiting job (it never runs) and aborts a running one (not retried)', async () => {
@@ -422,6 +404,8 @@ describe('pool/redis', () => {
     await runner({ handlers: recording([]), runnerId: 'reg-b', concurrency: 3 });
 
     const both = await listRunners(server.url, prefix);
+    // The producer sees the same registry on its own connection (what /metrics counts).
+    expect(await producer.runners()).toEqual(both);
     await a.stop(1_000);
     const one = await listRunners(server.url, prefix);
 
