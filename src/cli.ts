@@ -161,7 +161,7 @@ program
     const settings = readWorkerSettings(process.env);
     if (settings.kind === 'invalid') {
       process.stderr.write(
-        `error: the runner settings are not usable:\n${settings.problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example and README "Scaling out".\n`,
+        `error: the runner settings are not usable:\n${settings.problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example and README "Jobs: durable by default, and scaling out".\n`,
       );
       process.exitCode = 2;
       return;
