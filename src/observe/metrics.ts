@@ -25,6 +25,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { KNOWN_LABELS, type PoolEvent, type QueueStats } from '../pool/queue.js';
+import type { ManagedRunner, RunnerPhase } from '../proxmox/types.js';
 import { JOB_STATES, type JobCount } from '../store/store.js';
 
 export interface MetricSources {
@@ -34,6 +35,8 @@ export interface MetricSources {
   runners?: () => Promise<number>;
   /** Jobs per state and label, from the Store. */
   jobCounts?: () => Promise<JobCount[]>;
+  /** Proxmox runners as the autoscaler last saw them (only on the instance that runs it). */
+  proxmoxRunners?: () => readonly ManagedRunner[];
 }
 
 export interface Metrics {
@@ -44,6 +47,8 @@ export interface Metrics {
   observeStage(stage: string, seconds: number): void;
   /** Rate-limit waits per external API. */
   observeRateLimitWait(api: string, seconds: number): void;
+  /** One autoscaler event (provision-started, runner-removed, node-avoided, …). */
+  onAutoscaleEvent(type: string): void;
   /**
    * Sources read at scrape time: queue depth per label/state, runners, jobs by state (store).
    * Replaces the previous sources; a source left out is no longer read.
@@ -75,6 +80,15 @@ const TRANSITIONS = [
 ] as const satisfies readonly PoolEvent['type'][];
 
 const QUEUE_STATES = ['waiting', 'running', 'delayed'] as const;
+
+const RUNNER_PHASES = [
+  'provisioning',
+  'booting',
+  'ready',
+  'draining',
+  'tearing-down',
+  'failed',
+] as const satisfies readonly RunnerPhase[];
 
 // Buckets in seconds, spread over what each thing plausibly takes.
 const WAIT_BUCKETS = [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
@@ -177,6 +191,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     collect: refresh,
   });
   unset(runnersGauge);
+  const proxmoxRunners = new Gauge({
+    name: `${prefix}proxmox_runners`,
+    help: 'Proxmox runner guests by phase, as the autoscaler on this instance last saw them.',
+    labelNames: ['phase'] as const,
+    registers,
+    collect: () => {
+      proxmoxRunners.reset();
+      const current = sources.proxmoxRunners;
+      if (current === undefined) return;
+      for (const phase of RUNNER_PHASES) proxmoxRunners.set({ phase }, 0);
+      for (const runner of current()) proxmoxRunners.inc({ phase: runner.phase });
+    },
+  });
+  const autoscaleEvents = new Counter({
+    name: `${prefix}autoscale_events_total`,
+    help: 'Autoscaler events on this instance, by type (provision-started, provision-failed, runner-removed, node-avoided, …).',
+    labelNames: ['type'] as const,
+    registers,
+  });
 
   // Known series start at 0 so the first increment shows up in rate() and increase().
   for (const label of KNOWN_LABELS) {
@@ -273,6 +306,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observeRateLimitWait(api, value) {
       const waited = seconds(value);
       if (waited !== undefined) rateLimitSeconds.observe({ api }, waited);
+    },
+    onAutoscaleEvent(type) {
+      autoscaleEvents.inc({ type });
     },
 
     setCollectors(next) {

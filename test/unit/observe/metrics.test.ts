@@ -207,6 +207,42 @@ describe('observe/metrics', () => {
     });
   });
 
+  describe('autoscaler', () => {
+    it('counts Proxmox runners per phase at scrape time, every phase present, and counts events', async () => {
+      const metrics = createMetrics({ defaultMetrics: false });
+      metrics.setCollectors({
+        proxmoxRunners: () => [
+          { id: 'a', node: 'pve1', phase: 'ready', since: 0, running: 1 },
+          { id: 'b', node: 'pve1', phase: 'ready', since: 0, running: 0 },
+          { id: 'c', node: 'pve2', phase: 'booting', since: 0, running: 0 },
+        ],
+      });
+      metrics.onAutoscaleEvent('provision-started');
+      metrics.onAutoscaleEvent('provision-started');
+      metrics.onAutoscaleEvent('node-avoided');
+
+      const samples = await scrape(metrics);
+
+      expect(find(samples, 'ai_provision_proxmox_runners', { phase: 'ready' })).toBe(2);
+      expect(find(samples, 'ai_provision_proxmox_runners', { phase: 'booting' })).toBe(1);
+      expect(find(samples, 'ai_provision_proxmox_runners', { phase: 'draining' })).toBe(0);
+      expect(
+        find(samples, 'ai_provision_autoscale_events_total', { type: 'provision-started' }),
+      ).toBe(2);
+      expect(find(samples, 'ai_provision_autoscale_events_total', { type: 'node-avoided' })).toBe(
+        1,
+      );
+    });
+
+    it('has no Proxmox runner samples on an instance without the autoscaler', async () => {
+      const metrics = createMetrics({ defaultMetrics: false });
+
+      const samples = await scrape(metrics);
+
+      expect(samples.filter((s) => s.name === 'ai_provision_proxmox_runners')).toEqual([]);
+    });
+  });
+
   describe('setCollectors', () => {
     it('reads queue depth, runners and store counts at scrape time', async () => {
       const metrics = createMetrics({ defaultMetrics: false });
