@@ -368,16 +368,21 @@ export class SimulatedClock implements Clock {
         reject(signal.reason);
         return;
       }
-      const entry = { wake: this.current + Math.max(0, ms), seq: this.seq++, resolve };
-      this.sleepers.push(entry);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          this.sleepers = this.sleepers.filter((s) => s !== entry);
-          reject(signal.reason);
+      const onAbort = (): void => {
+        this.sleepers = this.sleepers.filter((s) => s !== entry);
+        reject(signal!.reason);
+      };
+      const entry = {
+        wake: this.current + Math.max(0, ms),
+        seq: this.seq++,
+        resolve: () => {
+          // A long-lived signal must not collect one listener per sleep.
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
         },
-        { once: true },
-      );
+      };
+      this.sleepers.push(entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
