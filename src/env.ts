@@ -108,6 +108,21 @@ export type ServerSettings =
   | { kind: 'setup'; env: ServerEnv }
   | { kind: 'invalid'; problems: string[] };
 
+/**
+ * How a runner presents itself, from its environment (a Proxmox runner's boot config sets these;
+ * a runner started by hand may leave them out). Command-line options win over them.
+ */
+export interface RunnerIdentity {
+  /** AI_PROVISION_RUNNER_ID: its id in the registry; host:pid:random when absent. */
+  id?: string;
+  /** AI_PROVISION_RUNNER_TOKEN: the secret it was started with; only its hash is published. */
+  token?: string;
+  /** AI_PROVISION_RUNNER_CONCURRENCY: jobs at once (the fallback for --concurrency). */
+  concurrency?: number;
+  /** AI_PROVISION_RUNNER_LABELS: labels it takes (the fallback for --labels). */
+  labels?: string[];
+}
+
 /** What `ai-provision worker` needs: the shared store, Redis, and the App's identity to act for installations. */
 export type WorkerSettings =
   | {
@@ -116,8 +131,61 @@ export type WorkerSettings =
       pool: PoolSettings;
       appId: string;
       privateKey: string;
+      runner: RunnerIdentity;
     }
   | { kind: 'invalid'; problems: string[] };
+
+/** Letters, digits and . _ : @ - (the default id is host:pid:random). */
+const RUNNER_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+/** Printable ASCII without spaces; newRunnerToken makes 43 base64url characters. */
+const RUNNER_TOKEN = /^[\x21-\x7e]{16,512}$/;
+
+/** Reads the runner variables of a worker; an empty variable counts as unset. */
+function readRunnerIdentity(env: NodeJS.ProcessEnv): {
+  runner: RunnerIdentity;
+  problems: string[];
+} {
+  const value = (name: string): string | undefined => {
+    const raw = env[name]?.trim();
+    return raw === undefined || raw === '' ? undefined : raw;
+  };
+  const runner: RunnerIdentity = {};
+  const problems: string[] = [];
+  const id = value('AI_PROVISION_RUNNER_ID');
+  if (id !== undefined) {
+    if (RUNNER_ID.test(id)) runner.id = id;
+    else
+      problems.push(
+        `AI_PROVISION_RUNNER_ID: expected letters, digits, . _ : @ or - (at most 128, starting with a letter or digit), such as ai-provision-runner-105, got ${JSON.stringify(id.slice(0, 60))}`,
+      );
+  }
+  const token = value('AI_PROVISION_RUNNER_TOKEN');
+  if (token !== undefined) {
+    // Never echoed: it is a secret.
+    if (RUNNER_TOKEN.test(token)) runner.token = token;
+    else
+      problems.push(
+        `AI_PROVISION_RUNNER_TOKEN: expected the token the bot gave this runner (16–512 printable characters, no spaces), got a value of ${token.length} characters that is not one`,
+      );
+  }
+  const concurrency = value('AI_PROVISION_RUNNER_CONCURRENCY');
+  if (concurrency !== undefined) {
+    const parsed = Number(concurrency);
+    if (/^\d+$/.test(concurrency) && Number.isSafeInteger(parsed) && parsed >= 1)
+      runner.concurrency = parsed;
+    else
+      problems.push(
+        `AI_PROVISION_RUNNER_CONCURRENCY: expected a whole number above 0 (jobs at once on this runner), such as 2, got ${JSON.stringify(concurrency.slice(0, 60))}`,
+      );
+  }
+  const labels = value('AI_PROVISION_RUNNER_LABELS');
+  if (labels !== undefined) {
+    // Its problems are told by parseEnv (serve reads the same variable).
+    const parsed = parseLabels(labels);
+    if (parsed.kind === 'ok') runner.labels = parsed.labels;
+  }
+  return { runner, problems };
+}
 
 /** The environment parsed, or its problems ("VARIABLE: what is wrong, got …"). */
 function parseEnv(
@@ -169,10 +237,12 @@ const isPem = (key: string): boolean => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.tes
  */
 export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
   const parsed = parseEnv(env);
-  if (parsed.kind === 'invalid') return parsed;
+  const identity = readRunnerIdentity(env);
+  if (parsed.kind === 'invalid')
+    return { kind: 'invalid', problems: [...parsed.problems, ...identity.problems] };
   const settings = parsed.env;
   const key = readPrivateKey(settings);
-  const problems: string[] = [];
+  const problems: string[] = [...identity.problems];
   if (settings.REDIS_URL === undefined)
     problems.push('REDIS_URL: missing; a runner takes its jobs from Redis (redis://host:6379)');
   if (settings.DATABASE_URL === undefined)
@@ -202,6 +272,7 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
     pool: parsed.pool,
     appId: settings.APP_ID,
     privateKey: key.key,
+    runner: identity.runner,
   };
 }
 

@@ -4,6 +4,8 @@
  * shared PostgreSQL store, acts for the job's installation as the App, and runs the pipeline. When
  * it dies mid-job, the queue hands the job to another runner, which resumes from the agents'
  * checkpoints. SIGTERM drains: running jobs finish (up to the drain time), waiting ones stay queued.
+ * A remote drain (the autoscaler retiring this runner) lets every running job finish, then closes
+ * everything and resolves `drained`: the command exits 0 and the machine can be destroyed.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +31,8 @@ export interface RunningWorker {
   /** The metrics endpoint, when one was asked for. */
   metricsUrl?: string;
   stop(): Promise<void>;
+  /** Resolves after a remote drain, once everything is closed (the process may exit); never otherwise. */
+  drained: Promise<void>;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
@@ -61,6 +65,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     runLocally: true,
     labels: options.labels,
     concurrency: options.concurrency,
+    ...(options.settings.runner.id === undefined ? {} : { runnerId: options.settings.runner.id }),
+    ...(options.settings.runner.token === undefined
+      ? {}
+      : { runnerToken: options.settings.runner.token }),
   });
   const runnerId = pool.runner?.id ?? 'unknown';
 
@@ -90,19 +98,31 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     'ai-provision runner is taking jobs',
   );
 
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      const waiting = await pool.close(env.AI_PROVISION_DRAIN_MS);
+      if (waiting.length > 0) log.info({ jobs: waiting }, 'jobs left queued for other runners');
+      if (metricsServer !== undefined) {
+        await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+      }
+      await closeRuntimeBase(base);
+    })();
+    return stopping;
+  }
+
+  // The runner has already finished its jobs and left the registry; close the rest.
+  const drained =
+    pool.runner === undefined
+      ? new Promise<void>(() => undefined)
+      : pool.runner.drained.then(async () => {
+          log.info({ runner: runnerId }, 'runner drained on request; exiting');
+          await stop();
+        });
+
   return {
     id: runnerId,
     ...(metricsUrl === undefined ? {} : { metricsUrl }),
-    stop: () => {
-      stopping ??= (async () => {
-        const waiting = await pool.close(env.AI_PROVISION_DRAIN_MS);
-        if (waiting.length > 0) log.info({ jobs: waiting }, 'jobs left queued for other runners');
-        if (metricsServer !== undefined) {
-          await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
-        }
-        await closeRuntimeBase(base);
-      })();
-      return stopping;
-    },
+    stop,
+    drained,
   };
 }

@@ -29,6 +29,12 @@
  * - Cancel: a waiting job is removed. A running one is flagged (`${prefix}:cancel:<id>`, checked
  *   at every heartbeat) and announced on the `${prefix}:cancel` channel;
  *   the runner holding it aborts its signal.
+ * - Remote drain (the autoscaler retiring a runner): flagged (`${prefix}:drain:<runner id>`,
+ *   checked at every heartbeat) and announced on `${prefix}:drain`. The runner stops taking jobs,
+ *   lets the running ones finish (no abort, no deadline: whoever asked owns the deadline), reports
+ *   `draining: true` meanwhile, then leaves the registry and resolves `Runner.drained`. The flag
+ *   outlives the runner (a day), so a runner restarted under the same id drains at once instead of
+ *   taking jobs on a machine about to be destroyed.
  * - Redis restarts: ioredis reconnects by itself and commands wait in its offline queue; every
  *   client and BullMQ object has an 'error' listener, so a lost connection is reported (onError)
  *   and never crashes the process. An outage longer than lockMs lets running jobs' locks lapse,
@@ -51,6 +57,7 @@ import {
 } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
+import { runnerTokenHash } from '../proxmox/cloud-init.js';
 import {
   LABEL_PATTERN,
   PRIORITIES,
@@ -99,6 +106,11 @@ export interface RunnerOptions extends RedisPoolOptions {
   lockRetryMs?: number;
   /** Backoff jitter, injectable; default Math.random. */
   random?: () => number;
+  /**
+   * The secret this runner was started with (Proxmox runners get one in their boot config); only
+   * its hash (runnerTokenHash) is published, so the bot can tell its runner from an impostor.
+   */
+  token?: string;
 }
 
 export interface Runner {
@@ -111,6 +123,11 @@ export interface Runner {
    * BullMQ's stalled-job detection. Leaves the registry and closes connections.
    */
   stop(drainMs: number): Promise<void>;
+  /**
+   * Resolves once a remote drain (requestRunnerDrain) has run its course: the jobs it ran have
+   * finished, the runner left the registry and closed its connections. Never resolves otherwise.
+   */
+  drained: Promise<void>;
 }
 
 export interface RunnerInfo {
@@ -122,6 +139,10 @@ export interface RunnerInfo {
   pid: number;
   /** ISO-8601 time of the last heartbeat. */
   seenAt: string;
+  /** A drain was asked for: it takes no new job and leaves once its jobs are done. */
+  draining: boolean;
+  /** runnerTokenHash of the token it was started with; absent when it has none. */
+  tokenHash?: string;
 }
 
 /** BullMQ priority per our priority: lower runs first; never 0 (see the header). */
@@ -136,6 +157,9 @@ const KEEP_FAILED = { age: 7 * 24 * 3_600, count: 5_000 };
 
 /** A running job's cancel flag outlives any plausible run. */
 const CANCEL_FLAG_TTL_MS = 24 * 3_600 * 1_000;
+
+/** A drain flag outlives any plausible drain (and a runner restarted on a machine being retired). */
+const DRAIN_FLAG_TTL_MS = 24 * 3_600 * 1_000;
 
 /** After stop's abort, how long handlers get to return before Workers are force-closed. */
 const STOP_GRACE_MS = 10_000;
@@ -174,6 +198,9 @@ const RegistryEntrySchema = z.object({
   pid: z.number(),
   seenAt: z.string(),
   heartbeatMs: z.number().positive(),
+  // Defaults and optionals: entries written by runners of an earlier version still parse.
+  draining: z.boolean().default(false),
+  tokenHash: z.string().optional(),
 });
 type RegistryEntry = z.infer<typeof RegistryEntrySchema>;
 
@@ -198,6 +225,29 @@ function cancelKey(prefix: string, id: string): string {
   return `${prefix}:cancel:${id}`;
 }
 
+function drainChannel(prefix: string): string {
+  return `${prefix}:drain`;
+}
+
+function drainKey(prefix: string, runnerId: string): string {
+  return `${prefix}:drain:${runnerId}`;
+}
+
+/**
+ * Asks runner `runnerId` to stop taking jobs, finish the ones it runs and leave: a flag its
+ * heartbeat reads (a day long) and a message on the drain channel for an answer within moments.
+ * Idempotent; asking for a runner that does not exist (yet) is not an error.
+ */
+export async function requestRunnerDrain(
+  redis: Redis,
+  prefix: string,
+  runnerId: string,
+): Promise<void> {
+  if (runnerId === '') throw new Error('requestRunnerDrain needs a runner id');
+  await redis.set(drainKey(prefix, runnerId), '1', 'PX', DRAIN_FLAG_TTL_MS);
+  await redis.publish(drainChannel(prefix), runnerId);
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -208,7 +258,13 @@ async function readRegistry(
   prefix: string,
   now: number,
 ): Promise<{ fresh: RegistryEntry[]; dead: string[] }> {
-  const raw = await redis.hgetall(runnersKey(prefix));
+  return parseRegistry(await redis.hgetall(runnersKey(prefix)), now);
+}
+
+function parseRegistry(
+  raw: Record<string, string>,
+  now: number,
+): { fresh: RegistryEntry[]; dead: string[] } {
   const fresh: RegistryEntry[] = [];
   const dead: string[] = [];
   for (const [field, value] of Object.entries(raw)) {
@@ -267,9 +323,15 @@ function safeEmitter(
 // ---------------------------------------------------------------------------------------------
 // Producer
 
-/** Producer side used by `serve` (and by the bench): submit/cancel/stats/holderOf/drain/close. */
-/** The producer: the Queue, plus the live runners as its own connection sees them. */
-export type RedisQueue = Queue & { runners(): Promise<RunnerInfo[]> };
+/**
+ * The producer (`serve`, the bench): the Queue, plus the live runners as its own connection sees
+ * them and remote drains of runners (the autoscaler's).
+ */
+export type RedisQueue = Queue & {
+  runners(): Promise<RunnerInfo[]>;
+  /** requestRunnerDrain on the producer's connection. */
+  drainRunner(runnerId: string): Promise<void>;
+};
 
 export function createRedisQueue(options: RedisPoolOptions): RedisQueue {
   const prefix = prefixOf(options);
@@ -395,6 +457,10 @@ export function createRedisQueue(options: RedisPoolOptions): RedisQueue {
       return fresh.map(infoOf);
     },
 
+    drainRunner(runnerId) {
+      return requestRunnerDrain(redis, prefix, runnerId);
+    },
+
     async stats(): Promise<QueueStats> {
       const byLabel: Record<string, LabelStats> = {};
       for (const label of await knownLabels()) {
@@ -463,6 +529,8 @@ function validateRunnerOptions(options: RunnerOptions): void {
       throw new Error(`runner ${name} must be a positive integer, got ${value}`);
     }
   }
+  if (options.runnerId === '') throw new Error('runner id must not be empty');
+  if (options.token === '') throw new Error('runner token must not be empty when given');
 }
 
 export async function startRunner(options: RunnerOptions): Promise<Runner> {
@@ -479,6 +547,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const load = options.load ?? hostLoadPerCore;
   const onError = options.onError ?? (() => undefined);
   const emit = safeEmitter(options.onEvent, onError);
+  const tokenHash = options.token === undefined ? undefined : runnerTokenHash(options.token);
 
   // Commands wait out an outage (offline queue) instead of failing: a runner has no caller to
   // fail to, and BullMQ's own connections behave the same way.
@@ -488,18 +557,25 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   subscriber.on('error', onError);
   const locks = createRedisLocks(redis, { prefix, ttlMs: lockMs, onError });
 
+  let stopped: Promise<void> | undefined;
   const running = new Map<string, RunningJob>();
   const idleWaiters = new Set<() => void>();
   let stopping = false;
+  // Read before the Workers exist: a runner restarted under a drained id takes nothing.
+  let draining = (await redis.get(drainKey(prefix, id))) !== null;
   let paused = false;
   let gateChain: Promise<unknown> = Promise.resolve();
+  let resolveDrained: () => void = () => undefined;
+  const drained = new Promise<void>((resolve) => {
+    resolveDrained = resolve;
+  });
 
   function overloaded(): boolean {
     return settings.cpuThreshold !== undefined && load() > settings.cpuThreshold;
   }
 
   function gateOpen(): boolean {
-    return !stopping && running.size < concurrency && !overloaded();
+    return !stopping && !draining && running.size < concurrency && !overloaded();
   }
 
   /**
@@ -515,9 +591,12 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
       0,
     ) > concurrency;
 
-  /** Pauses every Worker while the gate is shut, resumes them when it opens; calls serialised. */
+  /**
+   * Pauses every Worker while the gate is shut, resumes them when it opens; calls serialised. An
+   * ungated runner only ever pauses here once, for good, when it drains.
+   */
   function updateGate(): void {
-    if (!gated) return;
+    if (!gated && !draining) return;
     const open = gateOpen();
     if (open === !paused) return;
     paused = !open;
@@ -546,6 +625,18 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     running.delete(jobId);
     updateGate();
     if (running.size === 0) for (const wake of idleWaiters) wake();
+  }
+
+  /** Resolves once nothing runs (no deadline: a remote drain waits for every job). */
+  function whenIdle(): Promise<void> {
+    if (running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        idleWaiters.delete(wake);
+        resolve();
+      };
+      idleWaiters.add(wake);
+    });
   }
 
   /** Resolves once nothing runs, or after `ms`; true when idle. */
@@ -588,7 +679,8 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     const { job } = parsed.data;
     const base = { id: job.id, label: job.label, kind: job.kind };
     // Admission and taking the slot happen with no await in between, so the gate cannot overshoot.
-    if (gated && !gateOpen()) {
+    // A draining runner refuses a job its Workers fetched before they paused.
+    if ((gated || draining) && !gateOpen()) {
       updateGate();
       // A short delay, so a Worker not yet paused does not fetch the same job straight back.
       await putBack(bullJob, token, 100);
@@ -703,18 +795,69 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
       pid: process.pid,
       seenAt: new Date(now).toISOString(),
       heartbeatMs,
+      draining,
+      ...(tokenHash === undefined ? {} : { tokenHash }),
     };
-    await redis.hset(runnersKey(prefix), id, JSON.stringify(entry));
-    const { dead } = await readRegistry(redis, prefix, now);
-    if (dead.length > 0) await redis.hdel(runnersKey(prefix), ...dead);
-    // A cancel published while our subscriber was reconnecting is still flagged: honour it here.
     const ids = [...running.keys()];
-    if (ids.length > 0) {
-      const flags = await redis.mget(...ids.map((jobId) => cancelKey(prefix, jobId)));
-      ids.forEach((jobId, index) => {
-        if (flags[index] !== null) abortJob(jobId, 'cancel');
+    // One round trip: write our entry, read the registry, and read the flags a message may have
+    // been missed for (published while our subscriber was reconnecting): our drain, our jobs' cancels.
+    const replies = await redis
+      .pipeline()
+      .hset(runnersKey(prefix), id, JSON.stringify(entry))
+      .hgetall(runnersKey(prefix))
+      .mget(drainKey(prefix, id), ...ids.map((jobId) => cancelKey(prefix, jobId)))
+      .exec();
+    const [written, registry, flagged] = replies ?? [];
+    for (const reply of [written, registry, flagged]) if (reply?.[0]) throw reply[0];
+    const { dead } = parseRegistry((registry?.[1] ?? {}) as Record<string, string>, now);
+    if (dead.length > 0) await redis.hdel(runnersKey(prefix), ...dead);
+    const [drainFlag, ...cancelFlags] = (flagged?.[1] ?? []) as (string | null)[];
+    ids.forEach((jobId, index) => {
+      if (cancelFlags[index] !== undefined && cancelFlags[index] !== null) {
+        abortJob(jobId, 'cancel');
+      }
+    });
+    if (drainFlag !== undefined && drainFlag !== null) beginDrain();
+  }
+
+  /**
+   * Heartbeats never overlap (one still waiting out an outage is not doubled), and stop waits for
+   * the one in flight before it leaves the registry.
+   */
+  let beating: Promise<void> | undefined;
+  function beat(): Promise<void> {
+    beating ??= heartbeat()
+      .catch(onError)
+      .finally(() => {
+        beating = undefined;
       });
-    }
+    return beating;
+  }
+
+  /** Set once startRunner has finished starting; a drain asked before then is acted on there. */
+  let started = false;
+  let leaving = false;
+
+  /** Stops taking jobs and tells the registry; leaves once the running jobs are done. */
+  function beginDrain(): void {
+    if (stopping) return;
+    const first = !draining;
+    draining = true;
+    updateGate();
+    if (!started) return;
+    if (first) void beat();
+    leaveWhenIdle();
+  }
+
+  function leaveWhenIdle(): void {
+    if (leaving || stopping) return;
+    leaving = true;
+    void whenIdle()
+      .then(() => stopOnce(0))
+      .then(resolveDrained, (error: unknown) => {
+        onError(error);
+        resolveDrained();
+      });
   }
 
   function abortJob(jobId: string, reason: 'cancel' | 'stop'): void {
@@ -725,18 +868,27 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     if (reason === 'cancel') redis.del(cancelKey(prefix, jobId)).catch(onError);
   }
 
-  subscriber.on('message', (_channel: string, jobId: string) => abortJob(jobId, 'cancel'));
-  await subscriber.subscribe(cancelChannel(prefix));
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === cancelChannel(prefix)) abortJob(message, 'cancel');
+    else if (channel === drainChannel(prefix) && message === id) beginDrain();
+  });
+  await subscriber.subscribe(cancelChannel(prefix), drainChannel(prefix));
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  updateGate();
   await heartbeat();
   const heartbeatTimer = setInterval(() => {
-    heartbeat().catch(onError);
+    void beat();
   }, heartbeatMs);
   const loadTimer =
     settings.cpuThreshold !== undefined ? setInterval(updateGate, loadPollMs) : undefined;
-  updateGate();
+  started = true;
+  if (draining) leaveWhenIdle();
 
-  let stopped: Promise<void> | undefined;
+  function stopOnce(drainMs: number): Promise<void> {
+    stopped ??= stop(drainMs);
+    return stopped;
+  }
+
   async function stop(drainMs: number): Promise<void> {
     stopping = true;
     clearInterval(heartbeatTimer);
@@ -751,17 +903,12 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     // runner's stalled checker hands it on.
     const force = running.size > 0;
     await Promise.allSettled(workers.map((worker) => worker.close(force)));
+    // A heartbeat landing after the delete would list this runner as alive for 3 more beats.
+    await beating;
     await redis.hdel(runnersKey(prefix), id).catch(onError);
     subscriber.disconnect();
     await redis.quit().catch(() => redis.disconnect());
   }
 
-  return {
-    id,
-    labels,
-    stop(drainMs) {
-      stopped ??= stop(drainMs);
-      return stopped;
-    },
-  };
+  return { id, labels, stop: stopOnce, drained };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readServerSettings } from '../../src/env.js';
+import { readServerSettings, readWorkerSettings } from '../../src/env.js';
 
 const KEY = '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n';
 
@@ -92,5 +92,85 @@ describe('env readServerSettings', () => {
 
     expect(settings.kind).toBe('invalid');
     expect(settings.kind === 'invalid' && settings.problems[0]).toMatch(message);
+  });
+});
+
+describe('env readWorkerSettings', () => {
+  const WORKER = {
+    APP_ID: '1',
+    PRIVATE_KEY: KEY,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db',
+  };
+  const TOKEN = 'Zm9vYmFyLXJ1bm5lci10b2tlbi0xMjM0NTY3ODkwYWI';
+
+  it('reads the runner id, token, concurrency and labels a Proxmox runner is started with', () => {
+    const settings = readWorkerSettings({
+      ...WORKER,
+      AI_PROVISION_RUNNER_ID: 'ai-provision-runner-105',
+      AI_PROVISION_RUNNER_TOKEN: TOKEN,
+      AI_PROVISION_RUNNER_CONCURRENCY: '3',
+      AI_PROVISION_RUNNER_LABELS: 'llm_heavy,exec',
+    });
+
+    expect(settings.kind === 'ok' && settings.runner).toEqual({
+      id: 'ai-provision-runner-105',
+      token: TOKEN,
+      concurrency: 3,
+      labels: ['llm_heavy', 'exec'],
+    });
+  });
+
+  it('leaves them out when unset or empty', () => {
+    const unset = readWorkerSettings(WORKER);
+    const empty = readWorkerSettings({
+      ...WORKER,
+      AI_PROVISION_RUNNER_ID: '',
+      AI_PROVISION_RUNNER_TOKEN: ' ',
+      AI_PROVISION_RUNNER_CONCURRENCY: '',
+    });
+
+    expect(unset.kind === 'ok' && unset.runner).toEqual({});
+    expect(empty.kind === 'ok' && empty.runner).toEqual({});
+  });
+
+  it.each([
+    [
+      { AI_PROVISION_RUNNER_ID: 'runner 1' },
+      /^AI_PROVISION_RUNNER_ID: expected letters.*got "runner 1"$/,
+    ],
+    [{ AI_PROVISION_RUNNER_ID: '-x' }, /^AI_PROVISION_RUNNER_ID: /],
+    [
+      { AI_PROVISION_RUNNER_CONCURRENCY: '0' },
+      /^AI_PROVISION_RUNNER_CONCURRENCY: expected a whole number above 0.*got "0"$/,
+    ],
+    [{ AI_PROVISION_RUNNER_CONCURRENCY: '1.5' }, /^AI_PROVISION_RUNNER_CONCURRENCY: /],
+    [
+      { AI_PROVISION_RUNNER_TOKEN: 'short' },
+      /^AI_PROVISION_RUNNER_TOKEN: .*got a value of 5 characters/,
+    ],
+  ])('names the runner variable that is wrong: %j', (override, message) => {
+    const settings = readWorkerSettings({ ...WORKER, ...override });
+
+    expect(settings.kind).toBe('invalid');
+    expect(settings.kind === 'invalid' && settings.problems).toEqual([
+      expect.stringMatching(message),
+    ]);
+  });
+
+  it('never echoes a bad token, and reports runner problems with the others', () => {
+    const secret = 'has a space but is long enough';
+
+    const settings = readWorkerSettings({
+      ...WORKER,
+      PORT: 'abc',
+      AI_PROVISION_RUNNER_TOKEN: secret,
+    });
+
+    expect(settings.kind === 'invalid' && settings.problems).toEqual([
+      expect.stringMatching(/^PORT: /),
+      expect.stringMatching(/^AI_PROVISION_RUNNER_TOKEN: /),
+    ]);
+    expect(JSON.stringify(settings)).not.toContain(secret);
   });
 });
