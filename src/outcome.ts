@@ -22,6 +22,10 @@ export const ERROR_CODES = [
   'repo-not-allowed',
   'repo-not-readable',
   'job-locked',
+  'approval-required',
+  'approval-rejected',
+  'proxmox-dry-run-failed',
+  'proxmox-create-failed',
   'internal',
 ] as const;
 

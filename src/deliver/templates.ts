@@ -198,6 +198,17 @@ export const TEMPLATES = {
   'app-repo-not-readable': ['repo'],
   'app-dispatch-refused': ['message', 'docs'],
   'app-no-services': ['repo'],
+  // issue 7: apply
+  'apply-approval-required': [],
+  'apply-approval-rejected': ['by', 'at', 'reason'],
+  'apply-dry-run-failed': ['guest', 'node', 'checks'],
+  'apply-cluster-unreadable': ['guest', 'detail'],
+  'apply-create-failed': ['guest', 'node', 'detail', 'rollback'],
+  'apply-create-timeout': ['guest', 'node', 'timeout', 'upid'],
+  'apply-rollback-gone': [],
+  'apply-rollback-destroyed': ['vmid'],
+  'apply-rollback-untagged': ['vmid'],
+  'apply-rollback-failed': ['vmid', 'detail'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TemplateId = keyof typeof TEMPLATES;
