@@ -5,9 +5,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runAccuracyBench } from './bench/accuracy.js';
 import { runAnalyzeBench } from './bench/analyze.js';
+import { runAutoscaleBench } from './bench/autoscale.js';
 import { runE2eBench } from './bench/e2e.js';
 import { runLlmBench } from './bench/llm.js';
 import { runPoolBench } from './bench/pool.js';
+import { readProxmoxSettings } from './proxmox/settings.js';
 import { docsAnchor, type Outcome } from './outcome.js';
 import { analyzeSource } from './repo/analyze-source.js';
 import { formatRepoFacts } from './render/repo-table.js';
@@ -106,9 +108,17 @@ program
       await startSetup();
       return;
     }
+    const proxmox = readProxmoxSettings(process.env);
+    if (proxmox.kind === 'invalid') {
+      process.stderr.write(
+        `error: the Proxmox settings are not usable:\n${proxmox.message.replace(/^/gm, '  ')}\nSee .env.example and README "Connect a Proxmox cluster".\n`,
+      );
+      process.exitCode = 2;
+      return;
+    }
     let server;
     try {
-      server = await startServer(settings);
+      server = await startServer({ ...settings, proxmox });
     } catch (error) {
       process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;
@@ -157,34 +167,53 @@ program
     positiveInt,
   )
   .option('--metrics-port <port>', 'serve GET /metrics and /healthz on this port (HOST)', port)
-  .action(async (options: { labels: string[]; concurrency?: number; metricsPort?: number }) => {
-    const settings = readWorkerSettings(process.env);
-    if (settings.kind === 'invalid') {
-      process.stderr.write(
-        `error: the runner settings are not usable:\n${settings.problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example and README "Jobs: durable by default, and scaling out".\n`,
+  .action(
+    async (
+      options: { labels: string[]; concurrency?: number; metricsPort?: number },
+      command: Command,
+    ) => {
+      const settings = readWorkerSettings(process.env);
+      if (settings.kind === 'invalid') {
+        process.stderr.write(
+          `error: the runner settings are not usable:\n${settings.problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example and README "Jobs: durable by default, and scaling out".\n`,
+        );
+        process.exitCode = 2;
+        return;
+      }
+      let worker;
+      try {
+        // Options win; then the runner's environment (a Proxmox runner's boot config); then defaults.
+        const labelsGiven = command.getOptionValueSource('labels') === 'cli';
+        worker = await startWorker({
+          settings,
+          labels: labelsGiven ? options.labels : (settings.runner.labels ?? options.labels),
+          concurrency:
+            options.concurrency ?? settings.runner.concurrency ?? settings.pool.concurrency,
+          ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
+        });
+      } catch (error) {
+        process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const stop = (): void => {
+        void worker.stop().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      // Drained on request (the autoscaler retiring this runner): everything is closed; exit 0 so
+      // the unit is not restarted into a machine about to be destroyed.
+      worker.drained.then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(
+            `error: closing after a drain: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+          process.exit(1);
+        },
       );
-      process.exitCode = 2;
-      return;
-    }
-    let worker;
-    try {
-      worker = await startWorker({
-        settings,
-        labels: options.labels,
-        concurrency: options.concurrency ?? settings.pool.concurrency,
-        ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
-      });
-    } catch (error) {
-      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    const stop = (): void => {
-      void worker.stop().then(() => process.exit(0));
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+    },
+  );
 
 registerStatusCommand(program);
 
@@ -251,6 +280,17 @@ bench
   .option('--no-record', 'do not append to bench/RESULTS.md')
   .action(async (opts: { runs: number; record: boolean }) => {
     process.exitCode = report(await runE2eBench(opts));
+  });
+
+bench
+  .command('autoscale')
+  .description(
+    'A 24-hour backlog trace replayed in simulated time: Proxmox runners autoscaled through a fake Proxmox VE API against a static pool sized for the peak.',
+  )
+  .option('--seed <n>', 'seed of the trace', positiveInt, 20261121)
+  .option('--no-record', 'do not append to bench/RESULTS.md')
+  .action(async (opts: { seed: number; record: boolean }) => {
+    process.exitCode = report(await runAutoscaleBench(opts));
   });
 
 bench

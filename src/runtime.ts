@@ -6,6 +6,7 @@
  * `worker` build it; nothing below them constructs these adapters.
  */
 import type { ServerResponse } from 'node:http';
+import { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { ServerEnv } from './env.js';
@@ -19,7 +20,13 @@ import {
   type Queue,
 } from './pool/index.js';
 import { createLimiterFactory, type LimiterFactory } from './pool/limiters.js';
-import { createRedisQueue, startRunner, type Runner } from './pool/redis.js';
+import { createRedisQueue, startRunner, type RedisQueue, type Runner } from './pool/redis.js';
+import { createAutoscaleLoop, type AutoscaleLoop } from './proxmox/autoscale-loop.js';
+import { createProxmoxClient } from './proxmox/client.js';
+import { createRedisLease } from './proxmox/leader.js';
+import { createRunnerManager } from './proxmox/runners.js';
+import type { ProxmoxSettingsResult } from './proxmox/settings.js';
+import { systemClock, type RunnerRegistry } from './proxmox/types.js';
 import { submitJob } from './commands/provision.js';
 import { defaultDataDir, openStore } from './store/open.js';
 import type { Store } from './store/index.js';
@@ -61,6 +68,8 @@ export interface Pool {
   queue: Queue;
   /** This process's runner on Redis, when it runs jobs there. */
   runner?: Runner;
+  /** The Redis producer (with the runner registry), when the pool is on Redis. */
+  producer?: RedisQueue;
   /** Resubmits every job the store says is unfinished; returns how many. */
   resume(): Promise<number>;
   /** Stops taking and starting jobs, waits for running ones (up to drainMs), releases connections. */
@@ -78,6 +87,10 @@ export interface PoolOptions {
   labels?: string[];
   /** With Redis: jobs at once on this process's runner; the pool's global concurrency by default. */
   concurrency?: number;
+  /** With Redis: this process's runner id in the registry (AI_PROVISION_RUNNER_ID); host:pid:random by default. */
+  runnerId?: string;
+  /** With Redis: the token this process's runner was started with (AI_PROVISION_RUNNER_TOKEN); its hash is published. */
+  runnerToken?: string;
   /** With Redis: how often unfinished jobs are resubmitted (a Redis that lost its data loses no job). */
   reconcileMs?: number;
 }
@@ -106,6 +119,7 @@ export async function startPool(base: RuntimeBase, options: PoolOptions): Promis
     log.warn({ err: error }, 'pool: Redis trouble; reconnecting');
   let queue: Queue;
   let runner: Runner | undefined;
+  let producer: RedisQueue | undefined;
   /** Runners taking jobs: this process alone in-process; the registry in Redis otherwise. */
   let runnerCount: () => Promise<number>;
   if (env.REDIS_URL === undefined) {
@@ -118,9 +132,10 @@ export async function startPool(base: RuntimeBase, options: PoolOptions): Promis
     runnerCount = async () => 1;
   } else {
     const redis = { url: env.REDIS_URL, prefix: env.AI_PROVISION_QUEUE_PREFIX };
-    const producer = createRedisQueue({ ...redis, settings: options.settings, onEvent, onError });
-    queue = producer;
-    runnerCount = async () => (await producer.runners()).length;
+    const redisQueue = createRedisQueue({ ...redis, settings: options.settings, onEvent, onError });
+    producer = redisQueue;
+    queue = redisQueue;
+    runnerCount = async () => (await redisQueue.runners()).length;
     if (options.runLocally) {
       runner = await startRunner({
         ...redis,
@@ -131,6 +146,8 @@ export async function startPool(base: RuntimeBase, options: PoolOptions): Promis
         concurrency: options.concurrency ?? options.settings.concurrency,
         handlers: options.handlers,
         lockMs: env.AI_PROVISION_RUNNER_LOCK_MS,
+        ...(options.runnerId === undefined ? {} : { runnerId: options.runnerId }),
+        ...(options.runnerToken === undefined ? {} : { token: options.runnerToken }),
       });
     }
   }
@@ -168,6 +185,7 @@ export async function startPool(base: RuntimeBase, options: PoolOptions): Promis
   return {
     queue,
     ...(runner === undefined ? {} : { runner }),
+    ...(producer === undefined ? {} : { producer }),
     resume,
     async close(drainMs) {
       if (reconcile !== undefined) clearInterval(reconcile);
@@ -198,4 +216,94 @@ export function listenUrl(host: string, port: number): string {
 export async function closeRuntimeBase(base: RuntimeBase): Promise<void> {
   await base.limiters.close();
   await base.store.close();
+}
+
+/** The Proxmox autoscaler running in this process (it acts only while it holds the leader lease). */
+export interface RunningAutoscaler {
+  loop: AutoscaleLoop;
+  /** Stops polling and gives up the lease; runners stay as they are for the next leader. */
+  close(): Promise<void>;
+}
+
+/** The queue as the runner manager and autoscaler see it: the registry, drains and the backlog. */
+export function redisRunnerRegistry(producer: RedisQueue): RunnerRegistry {
+  return {
+    async list() {
+      return (await producer.runners()).map((runner) => ({
+        id: runner.id,
+        labels: runner.labels,
+        concurrency: runner.concurrency,
+        running: runner.running,
+        draining: runner.draining,
+        ...(runner.tokenHash === undefined ? {} : { tokenHash: runner.tokenHash }),
+      }));
+    },
+    requestDrain: (runnerId) => producer.drainRunner(runnerId),
+    async backlog(labels) {
+      const { byLabel } = await producer.stats();
+      return labels.reduce((sum, label) => sum + (byLabel[label]?.waiting ?? 0), 0);
+    },
+  };
+}
+
+/**
+ * Starts the autoscaler of Proxmox runners (serve, when PROXMOX_URL and REDIS_URL are set): every
+ * Proxmox call goes through the shared 'proxmox' rate limiter, and among the instances sharing
+ * Redis only the holder of the leader lease acts.
+ */
+export function startAutoscaler(
+  base: RuntimeBase,
+  options: {
+    producer: RedisQueue;
+    redisUrl: string;
+    queuePrefix: string;
+    proxmox: Extract<ProxmoxSettingsResult, { kind: 'ok' }>;
+    log: Logger;
+  },
+): RunningAutoscaler {
+  const { proxmox, log } = options;
+  const client = createProxmoxClient({
+    connection: proxmox.connection,
+    limiter: base.limiters.for('proxmox'),
+    log,
+  });
+  const registry = redisRunnerRegistry(options.producer);
+  const manager = createRunnerManager({ client, settings: proxmox.runners, registry, log });
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
+  redis.on('error', (error) => log.warn({ err: error }, 'autoscaler lease: Redis trouble'));
+  const loop = createAutoscaleLoop({
+    manager,
+    client,
+    registry,
+    settings: proxmox.autoscaler,
+    runnerLabels: proxmox.runners.labels,
+    lease: createRedisLease({
+      redis,
+      key: `${options.queuePrefix}:autoscaler:leader`,
+      holder: `${hostname()}:${process.pid}`,
+      // Three polls: a leader that misses two polls in a row hands over.
+      ttlMs: 3 * proxmox.autoscaler.pollMs,
+    }),
+    clock: systemClock,
+    log,
+    onEvent: (event) => base.metrics.onAutoscaleEvent(event.type),
+  });
+  base.metrics.addCollectors({ proxmoxRunners: () => loop.runners() });
+  loop.start();
+  log.info(
+    {
+      proxmox: proxmox.connection.url,
+      min: proxmox.autoscaler.min,
+      max: proxmox.autoscaler.max,
+      labels: proxmox.runners.labels,
+    },
+    'Proxmox autoscaler started',
+  );
+  return {
+    loop,
+    async close() {
+      await loop.stop();
+      redis.disconnect();
+    },
+  };
 }

@@ -27,8 +27,10 @@ import {
   openRuntimeBase,
   sendMetrics,
   startPool,
+  startAutoscaler,
   type RuntimeBase,
 } from './runtime.js';
+import type { ProxmoxSettingsResult } from './proxmox/settings.js';
 
 export interface RunningServer {
   url: string;
@@ -44,6 +46,8 @@ export interface ServeOptions {
   appId: string;
   privateKey: string;
   webhookSecret: string;
+  /** The Proxmox settings (readProxmoxSettings); the autoscaler starts when they enable it. */
+  proxmox?: ProxmoxSettingsResult;
   log?: Logger;
 }
 
@@ -158,6 +162,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       : { labels: env.AI_PROVISION_RUNNER_LABELS.split(',').map((l) => l.trim()) }),
   });
   const { queue } = pool;
+  const proxmox = options.proxmox;
+  const autoscaler =
+    proxmox?.kind === 'ok' && proxmox.autoscaler.enabled && pool.producer !== undefined
+      ? startAutoscaler(base, {
+          producer: pool.producer,
+          redisUrl: env.REDIS_URL!,
+          queuePrefix: env.AI_PROVISION_QUEUE_PREFIX,
+          proxmox,
+          log,
+        })
+      : undefined;
 
   const server = new Server({
     Probot: Probot.defaults({
@@ -225,6 +240,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close: () => {
       closing ??= (async () => {
         await server.stop();
+        await autoscaler?.close();
         const waiting = await pool.close(env.AI_PROVISION_DRAIN_MS);
         if (waiting.length > 0) {
           log.info(

@@ -54,6 +54,8 @@ export interface Metrics {
    * Replaces the previous sources; a source left out is no longer read.
    */
   setCollectors(sources: MetricSources): void;
+  /** Adds sources (or replaces those named) and keeps the others. */
+  addCollectors(sources: MetricSources): void;
   /** Text exposition for GET /metrics (content type from registry.contentType). */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -311,6 +313,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       autoscaleEvents.inc({ type });
     },
 
+    addCollectors(more) {
+      sources = { ...sources, ...more };
+    },
     setCollectors(next) {
       sources = { ...next };
     },

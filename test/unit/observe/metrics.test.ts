@@ -210,7 +210,8 @@ describe('observe/metrics', () => {
   describe('autoscaler', () => {
     it('counts Proxmox runners per phase at scrape time, every phase present, and counts events', async () => {
       const metrics = createMetrics({ defaultMetrics: false });
-      metrics.setCollectors({
+      metrics.setCollectors({ runners: () => Promise.resolve(4) });
+      metrics.addCollectors({
         proxmoxRunners: () => [
           { id: 'a', node: 'pve1', phase: 'ready', since: 0, running: 1 },
           { id: 'b', node: 'pve1', phase: 'ready', since: 0, running: 0 },
@@ -223,6 +224,7 @@ describe('observe/metrics', () => {
 
       const samples = await scrape(metrics);
 
+      expect(find(samples, 'ai_provision_runners')).toBe(4);
       expect(find(samples, 'ai_provision_proxmox_runners', { phase: 'ready' })).toBe(2);
       expect(find(samples, 'ai_provision_proxmox_runners', { phase: 'booting' })).toBe(1);
       expect(find(samples, 'ai_provision_proxmox_runners', { phase: 'draining' })).toBe(0);
