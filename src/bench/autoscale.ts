@@ -275,7 +275,9 @@ async function replayAutoscaled(trace: readonly TraceJob[]): Promise<AutoscaledR
     tag: RUNNER_TAG,
   };
   const manager = createRunnerManager({ client, settings: runnerSettings, registry: queue, clock });
-  const lifetimes = new Map<string, Lifetime>();
+  // VMIDs (and so runner ids) are reused after a destroy: every lifetime is kept, keyed while open.
+  const lifetimes: Lifetime[] = [];
+  const open = new Map<string, Lifetime>();
   let provisions = 0;
   let provisionFailures = 0;
   let removals = 0;
@@ -283,13 +285,16 @@ async function replayAutoscaled(trace: readonly TraceJob[]): Promise<AutoscaledR
   const onEvent = (event: AutoscaleEvent): void => {
     if (event.type === 'provision-started') {
       provisions++;
-      lifetimes.set(event.runnerId, { createdAt: clock.now() });
+      const life: Lifetime = { createdAt: clock.now() };
+      lifetimes.push(life);
+      open.set(event.runnerId, life);
     } else if (event.type === 'provision-failed') {
       provisionFailures++;
     } else if (event.type === 'runner-removed') {
       removals++;
-      const life = lifetimes.get(event.runnerId);
+      const life = open.get(event.runnerId);
       if (life !== undefined) life.removedAt = clock.now();
+      open.delete(event.runnerId);
     }
   };
   const loop = createAutoscaleLoop({
@@ -344,7 +349,7 @@ async function replayAutoscaled(trace: readonly TraceJob[]): Promise<AutoscaledR
         await loop.tick();
         ticks++;
         fake.settle();
-        const alive = [...lifetimes.values()].filter((l) => l.removedAt === undefined).length;
+        const alive = lifetimes.filter((l) => l.removedAt === undefined).length;
         peakRunners = Math.max(peakRunners, alive);
       }
       // The day is over once every job is done and the pool is back at its floor.
@@ -364,7 +369,7 @@ async function replayAutoscaled(trace: readonly TraceJob[]): Promise<AutoscaledR
   );
   return {
     queue: queue.summary(),
-    lifetimes: [...lifetimes.values()],
+    lifetimes,
     peakRunners,
     provisions,
     provisionFailures,

@@ -212,7 +212,16 @@ describe('durable jobs: Redis and PostgreSQL with runners', () => {
       ?.groups?.url;
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/^ai_provision_jobs_total\{state="completed",label="llm"\} 1$/m);
-    expect(metrics).toMatch(/^ai_provision_runners 1$/m);
+    // The killed runner's registry entry stays fresh for 3 of its heartbeats (5 s each), then
+    // the count drops to the one runner left; bounded at 40 polls of 0.5 s.
+    let runners = '';
+    for (let i = 0; i < 40; i++) {
+      const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+      runners = /^ai_provision_runners (?<n>\d+)$/m.exec(text)?.groups?.n ?? '';
+      if (runners === '1') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(runners).toBe('1');
     await second.kill('SIGTERM');
   }, 180_000);
 });
