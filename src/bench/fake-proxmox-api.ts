@@ -16,7 +16,6 @@
  *
  * Only loopback: the server binds 127.0.0.1.
  */
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -26,10 +25,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { GuestKind } from '../proxmox/types.js';
-
-const run = promisify(execFile);
+import { selfSignedCertificate } from './tls.js';
 
 /** A cluster node. */
 export interface FakeNodeSpec {
@@ -248,7 +245,7 @@ export async function startFakeProxmoxApi(options: FakeProxmoxOptions): Promise<
   let server: Server;
   let caPem: string | undefined;
   if (options.tls) {
-    const cert = await selfSignedCertificate();
+    const cert = await certificatePem();
     caPem = cert.cert;
     server = createHttpsServer({ key: cert.key, cert: cert.cert }, handler);
   } else {
@@ -327,30 +324,11 @@ function initialState(options: FakeProxmoxOptions): State {
   };
 }
 
-async function selfSignedCertificate(): Promise<{ key: string; cert: string }> {
+/** Key and certificate PEM text; the files are removed at once. */
+async function certificatePem(): Promise<{ key: string; cert: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'aip-pve-tls-'));
   try {
-    const keyFile = join(dir, 'key.pem');
-    const certFile = join(dir, 'cert.pem');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ]);
+    const { keyFile, certFile } = await selfSignedCertificate(dir);
     return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8') };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { selfSignedCertificate } from './tls.js';
 
 const run = promisify(execFile);
 
@@ -247,31 +248,6 @@ function writeCgiHead(res: ServerResponse, head: string): void {
     res.setHeader(name, value);
   }
   res.writeHead(status);
-}
-
-async function selfSignedCertificate(dir: string): Promise<{ keyFile: string; certFile: string }> {
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
-  return { keyFile, certFile };
 }
 
 export interface BareRepoOptions {
