@@ -15,6 +15,7 @@ import { analyzeSource } from './repo/analyze-source.js';
 import { formatRepoFacts } from './render/repo-table.js';
 import { registerActionCommand } from './cli-action.js';
 import { registerPlanCommands } from './cli-plan.js';
+import { registerRunnersCommand } from './cli-runners.js';
 import { registerStatusCommand } from './cli-status.js';
 import { readServerSettings, readWorkerSettings } from './env.js';
 import { KNOWN_LABELS, parseLabels } from './pool/index.js';
@@ -216,6 +217,7 @@ program
   );
 
 registerStatusCommand(program);
+registerRunnersCommand(program);
 
 const bench = program
   .command('bench')

@@ -187,8 +187,8 @@ function readRunnerIdentity(env: NodeJS.ProcessEnv): {
   return { runner, problems };
 }
 
-/** The environment parsed, or its problems ("VARIABLE: what is wrong, got …"). */
-function parseEnv(
+/** The environment parsed, or its problems ("VARIABLE: what is wrong, got …"); nothing is required. */
+export function parseEnv(
   env: NodeJS.ProcessEnv,
 ): { kind: 'ok'; env: ServerEnv; pool: PoolSettings } | { kind: 'invalid'; problems: string[] } {
   const parsed = ServerEnv.safeParse(env);

@@ -1,10 +1,8 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import {
   startFakeProxmoxApi,
-  type FakeGuest,
   type FakeProxmox,
   type RecordedRequest,
 } from '../../../src/bench/fake-proxmox-api.js';
@@ -25,6 +23,7 @@ import {
   type RunnerRegistry,
   type RunnerSettings,
 } from '../../../src/proxmox/types.js';
+import { bootToken } from '../../support/runner-boot.js';
 import { delay } from '../../support/timing.js';
 
 const TOKEN_ID = 'ai-provision@pve!runners';
@@ -109,23 +108,6 @@ const BASE_SETTINGS: Omit<RunnerSettings, 'snippets'> = {
 };
 
 /** The token a booting guest finds: in its snippet (VM) or its `env` (container). */
-async function bootToken(guest: FakeGuest, snippetsDir: string): Promise<string | undefined> {
-  if (guest.kind === 'lxc') {
-    const env = String(guest.config.env ?? '');
-    return env
-      .split('\0')
-      .find((line) => line.startsWith('AI_PROVISION_RUNNER_TOKEN='))
-      ?.slice('AI_PROVISION_RUNNER_TOKEN='.length);
-  }
-  const text = await readFile(join(snippetsDir, `ai-provision-${guest.name}.yaml`), 'utf8').catch(
-    () => undefined,
-  );
-  if (text === undefined) return undefined;
-  const userData = parseYaml(text) as { write_files: { content: string }[] };
-  return userData.write_files[0]!.content.match(/^AI_PROVISION_RUNNER_TOKEN=(?<token>\S+)$/m)
-    ?.groups?.token;
-}
-
 async function startHarness(): Promise<Harness> {
   const clock = new SimulatedClock(Date.UTC(2026, 10, 21, 12));
   const registry = new MemoryRegistry(clock);
