@@ -197,6 +197,15 @@ function answerFailure(
     const node = call.node === undefined ? 'the node' : `node ${call.node}`;
     return new ProxmoxError('unreachable', `${where}: ${node} is unreachable (${said})`, options);
   }
+  if (status === 502 || status === 503 || status === 504) {
+    // The API itself (pveproxy, or a proxy in front of it) is not available: worth a retry later.
+    // Not blamed on the node of the path, which is not what answered.
+    return new ProxmoxError(
+      'unreachable',
+      `${where}: the Proxmox API is not available (${said}); it should answer again once pveproxy, or the proxy in front of it, is back`,
+      { status },
+    );
+  }
   if (NOT_FOUND_TEXT.test(statusText) || status === 404)
     return new ProxmoxError('not-found', `${where}: ${said}`, options);
   if (CONFLICT_TEXT.test(statusText))

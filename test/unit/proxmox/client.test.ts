@@ -802,8 +802,8 @@ describe('src/proxmox/client', () => {
         code: 'forbidden',
       },
       { outage: { status: 401, text: 'permission denied - invalid token value!' }, code: 'auth' },
-      { outage: { status: 503, text: 'Service Unavailable' }, code: 'rejected' },
       { outage: { status: 596, text: 'Broken pipe' }, code: 'unreachable' },
+      { outage: { status: 500, text: 'unable to parse value of cores' }, code: 'rejected' },
     ] satisfies { outage: { status: number; text: string }; code: ProxmoxErrorCode }[])(
       'maps an answer $outage.status to $code',
       async ({ outage, code }) => {
@@ -817,6 +817,22 @@ describe('src/proxmox/client', () => {
         expect(error.status).toBe(outage.status);
         expect(error.node).toBe('pve1');
         expect(error.message).toContain(outage.text);
+      },
+    );
+
+    it.each([502, 503, 504])(
+      'maps a %i from the API (or a proxy in front of it) to unreachable, not blamed on the node',
+      async (status) => {
+        fake.setOutage({ status, text: 'Service Unavailable' });
+
+        const error = await rejectionOf(
+          client.clone(TEMPLATE, { newid: 302, name: 'x', full: true }),
+        );
+
+        expect(error.code).toBe('unreachable');
+        expect(error.status).toBe(status);
+        expect(error.node).toBeUndefined();
+        expect(error.message).toContain('the Proxmox API is not available');
       },
     );
   });
