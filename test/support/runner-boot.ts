@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { FakeGuest } from '../../src/bench/fake-proxmox-api.js';
 
-export async function bootToken(guest: FakeGuest, snippetsDir: string): Promise<string | undefined> {
+export async function bootToken(
+  guest: FakeGuest,
+  snippetsDir: string,
+): Promise<string | undefined> {
   if (guest.kind === 'lxc') {
     const env = String(guest.config.env ?? '');
     return env
