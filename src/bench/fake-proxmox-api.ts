@@ -18,15 +18,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer as createHttpServer } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { GuestKind } from '../proxmox/types.js';
-import { selfSignedCertificate } from './tls.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 /** A cluster node. */
 export interface FakeNodeSpec {
@@ -236,34 +231,16 @@ function paramError(errors: Record<string, string>): ApiError {
 
 export async function startFakeProxmoxApi(options: FakeProxmoxOptions): Promise<FakeProxmox> {
   const state = initialState(options);
-  const sockets = new Set<Socket>();
-  let closed: Promise<void> | undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void handleRequest(state, req, res);
   };
 
-  let server: Server;
-  let caPem: string | undefined;
-  if (options.tls) {
-    const cert = await certificatePem();
-    caPem = cert.cert;
-    server = createHttpsServer({ key: cert.key, cert: cert.cert }, handler);
-  } else {
-    server = createHttpServer(handler);
-  }
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  // Clients that refuse the self-signed certificate end their handshake here; not a failure.
-  server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await startLoopbackServer(handler, { tls: options.tls === true });
 
   const fake: FakeProxmox = {
-    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url: server.url,
     host: '127.0.0.1',
-    port,
+    port: server.port,
     guests: () => [...state.guests.values()].map(copyGuest),
     tasks: () => state.tasks.map(publicTask),
     requests: state.requests,
@@ -285,15 +262,9 @@ export async function startFakeProxmoxApi(options: FakeProxmoxOptions): Promise<
     },
     expireTickets: () => state.tickets.clear(),
     settle: () => settle(state),
-    close: () => {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-      return closed;
-    },
+    close: () => server.close(),
   };
-  if (caPem !== undefined) fake.caPem = caPem;
+  if (server.caPem !== undefined) fake.caPem = server.caPem;
   return fake;
 }
 
@@ -325,16 +296,6 @@ function initialState(options: FakeProxmoxOptions): State {
 }
 
 /** Key and certificate PEM text; the files are removed at once. */
-async function certificatePem(): Promise<{ key: string; cert: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'aip-pve-tls-'));
-  try {
-    const { keyFile, certFile } = await selfSignedCertificate(dir);
-    return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8') };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 async function handleRequest(
   state: State,
   req: IncomingMessage,

@@ -4,15 +4,12 @@
  * speak to GitHub. Also builds small bare repositories with a fixed author and date.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { selfSignedCertificate } from './tls.js';
+import { startLoopbackServer } from './loopback-server.js';
 
 const run = promisify(execFile);
 
@@ -60,9 +57,7 @@ export const FIXED_GIT_ENV: Record<string, string> = {
 export async function startGitServer(options: GitServerOptions): Promise<GitServer> {
   const backend = join((await run('git', ['--exec-path'])).stdout.trim(), 'git-http-backend');
   const requests: GitServerRequest[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  let certDir: string | undefined;
 
   function handler(req: IncomingMessage, res: ServerResponse): void {
     const entry: GitServerRequest = { method: req.method ?? 'GET', url: req.url ?? '/', status: 0 };
@@ -79,42 +74,16 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
     timers.add(timer);
   }
 
-  let server: Server;
-  let caFile: string | undefined;
-  if (options.tls) {
-    certDir = await mkdtemp(join(tmpdir(), 'aip-git-tls-'));
-    const cert = await selfSignedCertificate(certDir);
-    caFile = cert.certFile;
-    server = createHttpsServer(
-      { key: await readFile(cert.keyFile), cert: await readFile(cert.certFile) },
-      handler,
-    );
-  } else {
-    server = createHttpServer(handler);
-  }
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  // TLS handshakes from clients we killed mid-way end up here; they are not test failures.
-  server.on('tlsClientError', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await startLoopbackServer(handler, { tls: options.tls === true });
 
   async function close(): Promise<void> {
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (certDir) await rm(certDir, { recursive: true, force: true });
+    await server.close();
   }
 
-  const result: GitServer = {
-    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    requests,
-    close,
-  };
-  if (caFile) result.caFile = caFile;
+  const result: GitServer = { url: server.url, requests, close };
+  if (server.caFile !== undefined) result.caFile = server.caFile;
   return result;
 }
 
