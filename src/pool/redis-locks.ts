@@ -64,6 +64,26 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+/**
+ * Takes `redisKey` for `holder` with an expiry of `ttlMs`, or renews it when `holder` has it
+ * already, in one step; says who holds it afterwards. Also the autoscaler's leader lease.
+ */
+export async function takeKey(
+  redis: Redis,
+  redisKey: string,
+  holder: string,
+  ttlMs: number,
+): Promise<{ taken: boolean; holder: string }> {
+  const reply = await redis.eval(ACQUIRE, 1, redisKey, holder, String(ttlMs));
+  const [taken, current] = Array.isArray(reply) ? reply : [];
+  return { taken: taken === 1, holder: typeof current === 'string' ? current : String(current) };
+}
+
+/** Deletes `redisKey` only while `holder` still has it (an expired hold taken over is left alone). */
+export async function releaseKey(redis: Redis, redisKey: string, holder: string): Promise<void> {
+  await redis.eval(RELEASE, 1, redisKey, holder);
+}
+
 /** The Redis key of lock `key`. */
 export function lockRedisKey(prefix: string, key: string): string {
   return `${prefix}:lock:${key}`;
@@ -98,7 +118,7 @@ export function createRedisLocks(redis: Redis, options: RedisLocksOptions): Redi
         if (released) return;
         released = true;
         clearInterval(timer);
-        await redis.eval(RELEASE, 1, redisKey, holder);
+        await releaseKey(redis, redisKey, holder);
       },
     };
   }
@@ -106,10 +126,8 @@ export function createRedisLocks(redis: Redis, options: RedisLocksOptions): Redi
   return {
     async tryLock(key, holder) {
       const redisKey = lockRedisKey(prefix, key);
-      const reply = await redis.eval(ACQUIRE, 1, redisKey, holder, String(ttlMs));
-      const [taken, current] = Array.isArray(reply) ? reply : [];
-      if (taken === 1) return hold(redisKey, holder);
-      const heldBy = typeof current === 'string' ? current : String(current);
+      const { taken, holder: heldBy } = await takeKey(redis, redisKey, holder, ttlMs);
+      if (taken) return hold(redisKey, holder);
       return { acquired: false, heldBy, userMessage: lockHeldMessage(key, heldBy) };
     },
 

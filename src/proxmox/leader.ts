@@ -4,12 +4,13 @@
  *
  * A lease is a key holding its holder's name with an expiry. The leader renews it at every poll
  * (ttl = a few polls); a leader that dies or stalls lets it expire and the next instance to ask
- * takes it over. Renew and release compare the holder first (one Lua script each, as in
- * src/pool/redis-locks.ts): a stalled leader whose lease went to another can neither extend nor
- * free the new holder's lease. The memory lease is the same rules on a Map, for tests and the
- * bench on a simulated clock.
+ * takes it over. It is a repository lock's key without the refresh timer (takeKey and releaseKey
+ * of src/pool/redis-locks.ts, which compare the holder first): a stalled leader whose lease went to
+ * another can neither extend nor free the new holder's lease. The memory lease is the same rules
+ * on a Map, for tests and the bench on a simulated clock.
  */
 import type { Redis } from 'ioredis';
+import { releaseKey, takeKey } from '../pool/redis-locks.js';
 import type { Clock } from './types.js';
 
 /** Leadership among the instances sharing the same lease store. */
@@ -40,25 +41,6 @@ export interface MemoryLeaseOptions {
   clock: Clock;
 }
 
-// Takes a free lease or renews ours in one step; 1 when `ARGV[1]` holds it afterwards, else 0.
-const ACQUIRE = `
-local current = redis.call('GET', KEYS[1])
-if not current then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if current == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
-
 function validate(options: { key: string; holder: string; ttlMs: number }): void {
   if (options.key === '') throw new Error('a lease needs a key');
   if (options.holder === '') throw new Error('a lease needs a holder name');
@@ -74,11 +56,9 @@ export function createRedisLease(options: RedisLeaseOptions): LeaderLease {
   return {
     holder,
     async acquire() {
-      return (await redis.eval(ACQUIRE, 1, key, holder, String(ttlMs))) === 1;
+      return (await takeKey(redis, key, holder, ttlMs)).taken;
     },
-    async release() {
-      await redis.eval(RELEASE, 1, key, holder);
-    },
+    release: () => releaseKey(redis, key, holder),
   };
 }
 
