@@ -38,12 +38,9 @@ const WHOLE = /^\d+$/;
 const DECIMAL = /^\d+(?:\.\d+)?$/;
 const RATE = /^(?<perSecond>\d+(?:\.\d+)?)\/s$/;
 
-/** A whole number of at least `min`. */
-function wholeNumber(min: number, example: string) {
-  const expected =
-    min === 0
-      ? `expected a whole number of 0 or more, such as ${example}`
-      : `expected a whole number of ${min} or more, such as ${example}`;
+/** An environment variable holding a whole number of at least `min` (also the Proxmox settings'). */
+export function wholeNumber(min: number, example: string) {
+  const expected = `expected a whole number of ${min} or more, such as ${example}`;
   return z
     .string()
     .trim()

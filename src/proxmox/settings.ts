@@ -23,7 +23,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { parseLabels } from '../pool/settings.js';
+import { parseLabels, wholeNumber } from '../pool/settings.js';
 import type {
   AutoscalerSettings,
   ProxmoxAuth,
@@ -80,7 +80,6 @@ const URL_VARIABLES = new Set([
   'AI_PROVISION_PROXMOX_RUNNER_REDIS_URL',
 ]);
 
-const WHOLE = /^\d+$/;
 const DECIMAL = /^\d+(?:\.\d+)?$/;
 /** The port as written (WHATWG URL drops a default one, so :443 could not be told from none). */
 const EXPLICIT_PORT =
@@ -125,17 +124,6 @@ function defaultIsDirectory(path: string): boolean {
 function fail(ctx: z.RefinementCtx, message: string): never {
   ctx.addIssue({ code: 'custom', message });
   return z.NEVER as never;
-}
-
-/** A whole number of at least `min`. */
-function wholeNumber(min: number, example: string) {
-  const expected = `expected a whole number of ${min} or more, such as ${example}`;
-  return z
-    .string()
-    .trim()
-    .regex(WHOLE, { error: expected })
-    .transform(Number)
-    .refine((n) => Number.isSafeInteger(n) && n >= min, { error: expected });
 }
 
 /** A decimal above 0. */
