@@ -7,7 +7,8 @@
  *
  * Formatting and argument parsing are pure; `connectRunners` builds the adapters.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { positiveInt, unusableSettings } from './cli-args.js';
 import { parseEnv } from './env.js';
 import { createLimiterFactory } from './pool/limiters.js';
 import { createRedisQueue } from './pool/redis.js';
@@ -16,6 +17,7 @@ import { createRunnerManager, type RunnerGuest, type RunnerManager } from './pro
 import { readProxmoxSettings, type ProxmoxSettingsResult } from './proxmox/settings.js';
 import { ProxmoxError, type RegisteredRunner, type RunnerRegistry } from './proxmox/types.js';
 import { redisRunnerRegistry } from './runtime.js';
+import { errorText } from './outcome.js';
 
 type ProxmoxOk = Extract<ProxmoxSettingsResult, { kind: 'ok' }>;
 
@@ -42,8 +44,6 @@ export interface RunnersDeps {
   /** Sets the exit code; process.exitCode by default. */
   exit?: (code: number) => void;
 }
-
-const SEE_README = 'See .env.example and README "Connect a Proxmox cluster".';
 
 /** The real adapters: Proxmox client (rate-limited), runner manager, and the queue's registry. */
 export async function connectRunners(env: NodeJS.ProcessEnv): Promise<ConnectResult> {
@@ -261,18 +261,6 @@ export function parseRunnerRef(value: string): ParsedRunnerRef {
   return { kind: 'ok', vmid: n };
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1) {
-    throw new InvalidArgumentError(`expected a whole number above 0, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** 2 for a refusal (nothing was changed because of what was asked), 1 for a failure. */
 function exitCodeOf(error: unknown): number {
   return error instanceof ProxmoxError && error.code === 'refused' ? 2 : 1;
@@ -306,9 +294,7 @@ export function registerRunnersCommand(program: Command, deps: RunnersDeps = {})
   ): Promise<void> {
     const result = await connect(env());
     if (result.kind === 'invalid') {
-      err(
-        `error: the Proxmox settings are not usable:\n${result.problems.map((p) => `  ${p}`).join('\n')}\n${SEE_README}\n`,
-      );
+      err(unusableSettings('Proxmox', result.problems, 'Connect a Proxmox cluster'));
       exit(2);
       return;
     }

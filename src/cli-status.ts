@@ -13,6 +13,7 @@ import {
   type JobRecord,
   type JobState,
 } from './store/store.js';
+import { errorText } from './outcome.js';
 
 export const DEFAULT_STATUS_LIMIT = 20;
 export const MAX_STATUS_LIMIT = 1_000;
@@ -253,10 +254,6 @@ interface StatusOptions {
   job?: string;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 async function runStatus(opts: StatusOptions, deps: Required<StatusDeps>): Promise<number> {
   const databaseUrl = deps.env.DATABASE_URL?.trim();
   const open = deps.openStore;
@@ -268,7 +265,7 @@ async function runStatus(opts: StatusOptions, deps: Required<StatusDeps>): Promi
       dataDir: defaultDataDir(deps.env),
     });
   } catch (error) {
-    deps.err(`error: ${messageOf(error)}\n`);
+    deps.err(`error: ${errorText(error)}\n`);
     return 1;
   }
   const where = opened.kind === 'sqlite' ? opened.path : 'PostgreSQL (DATABASE_URL)';
@@ -303,11 +300,11 @@ async function runStatus(opts: StatusOptions, deps: Required<StatusDeps>): Promi
     else deps.out(`No jobs yet in ${where}.\n`);
     return 0;
   } catch (error) {
-    deps.err(`error: could not read jobs from ${where}: ${messageOf(error)}\n`);
+    deps.err(`error: could not read jobs from ${where}: ${errorText(error)}\n`);
     return 1;
   } finally {
     await store.close().catch((error: unknown) => {
-      deps.err(`warning: could not close ${where}: ${messageOf(error)}\n`);
+      deps.err(`warning: could not close ${where}: ${errorText(error)}\n`);
     });
   }
 }

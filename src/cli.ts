@@ -10,10 +10,11 @@ import { runE2eBench } from './bench/e2e.js';
 import { runLlmBench } from './bench/llm.js';
 import { runPoolBench } from './bench/pool.js';
 import { readProxmoxSettings } from './proxmox/settings.js';
-import { docsAnchor, type Outcome } from './outcome.js';
+import { docsAnchor, type Outcome, errorText } from './outcome.js';
 import { analyzeSource } from './repo/analyze-source.js';
 import { formatRepoFacts } from './render/repo-table.js';
 import { registerActionCommand } from './cli-action.js';
+import { positiveInt, unusableSettings } from './cli-args.js';
 import { registerPlanCommands } from './cli-plan.js';
 import { registerRunnersCommand } from './cli-runners.js';
 import { registerStatusCommand } from './cli-status.js';
@@ -96,9 +97,7 @@ program
   .action(async () => {
     const settings = readServerSettings(process.env);
     if (settings.kind === 'invalid') {
-      process.stderr.write(
-        `error: the server settings are not usable:\n${settings.problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example and README "Running the GitHub App".\n`,
-      );
+      process.stderr.write(unusableSettings('server', settings.problems, 'Running the GitHub App'));
       process.exitCode = 2;
       return;
     }
@@ -112,7 +111,7 @@ program
     const proxmox = readProxmoxSettings(process.env);
     if (proxmox.kind === 'invalid') {
       process.stderr.write(
-        `error: the Proxmox settings are not usable:\n${proxmox.message.replace(/^/gm, '  ')}\nSee .env.example and README "Connect a Proxmox cluster".\n`,
+        unusableSettings('Proxmox', proxmox.message.split('\n'), 'Connect a Proxmox cluster'),
       );
       process.exitCode = 2;
       return;
@@ -121,7 +120,7 @@ program
     try {
       server = await startServer({ ...settings, proxmox });
     } catch (error) {
-      process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`error: ${errorText(error)}\n`);
       process.exitCode = 1;
       return;
     }
@@ -131,14 +130,6 @@ program
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1) {
-    throw new InvalidArgumentError(`expected a whole number above 0, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
 
 function port(value: string): number {
   const n = Number(value);
@@ -176,7 +167,11 @@ program
       const settings = readWorkerSettings(process.env);
       if (settings.kind === 'invalid') {
         process.stderr.write(
-          `error: the runner settings are not usable:\n${settings.problems.map((p) => `  ${p}`).join('\n')}\nSee .env.example and README "Jobs: durable by default, and scaling out".\n`,
+          unusableSettings(
+            'runner',
+            settings.problems,
+            'Jobs: durable by default, and scaling out',
+          ),
         );
         process.exitCode = 2;
         return;
@@ -193,7 +188,7 @@ program
           ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }),
         });
       } catch (error) {
-        process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(`error: ${errorText(error)}\n`);
         process.exitCode = 1;
         return;
       }
@@ -207,9 +202,7 @@ program
       worker.drained.then(
         () => process.exit(0),
         (error: unknown) => {
-          process.stderr.write(
-            `error: closing after a drain: ${error instanceof Error ? error.message : String(error)}\n`,
-          );
+          process.stderr.write(`error: closing after a drain: ${errorText(error)}\n`);
           process.exit(1);
         },
       );

@@ -73,3 +73,8 @@ export function refused(code: ErrorCode, userMessage: string, example?: string):
 export function failed(code: ErrorCode, userMessage: string, retryable: boolean): Failed {
   return { kind: 'failed', code, userMessage, retryable };
 }
+
+/** The message of something thrown (an Error's message, anything else as a string), for logs and replies. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -22,6 +22,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { join } from 'node:path';
 import type { GuestKind } from '../proxmox/types.js';
 import { startLoopbackServer } from './loopback-server.js';
+import { errorText } from '../outcome.js';
 
 /** A cluster node. */
 export interface FakeNodeSpec {
@@ -333,7 +334,7 @@ async function handleRequest(
       send(res, error.status, error.text, body);
     } else {
       // A bug in the fake or in a hook: make it visible to the test rather than hang.
-      const text = `fake proxmox: ${error instanceof Error ? error.message : String(error)}`;
+      const text = `fake proxmox: ${errorText(error)}`;
       send(res, 500, text, { data: null });
     }
   }

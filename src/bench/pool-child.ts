@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { DEFAULT_POOL_SETTINGS, type JobHandler } from '../pool/queue.js';
 import { DEFAULT_REDIS_PREFIX, startRunner } from '../pool/redis.js';
+import { errorText } from '../outcome.js';
 
 function fail(message: string): never {
   process.stderr.write(`pool-child: ${message}\n`);
@@ -96,7 +97,7 @@ const runner = await startRunner({
   heartbeatMs: positiveInt('heartbeat-ms', values['heartbeat-ms'], 5_000),
   ...(values['runner-id'] !== undefined ? { runnerId: values['runner-id'] } : {}),
   onError: (error) => {
-    process.stderr.write(`pool-child: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`pool-child: ${errorText(error)}\n`);
   },
 });
 process.stdout.write(`ready ${runner.id}\n`);

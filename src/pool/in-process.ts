@@ -46,6 +46,7 @@ import {
   type SubmitResult,
 } from './queue.js';
 import { backoffDelayMs, hostLoadPerCore, limitsFor } from './settings.js';
+import { errorText } from '../outcome.js';
 
 /** Our priorities as bottleneck's (0–9, lower runs first); gaps leave room for more levels. */
 export const BOTTLENECK_PRIORITIES = {
@@ -128,10 +129,6 @@ function abortReason(message: string): Error {
   const reason = new Error(message);
   reason.name = 'AbortError';
   return reason;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function checkLimits(where: string, limits: LabelLimits): void {

@@ -72,6 +72,7 @@ import {
 } from './queue.js';
 import { createRedisLocks, type RedisLockResult } from './redis-locks.js';
 import { backoffDelayMs, hostLoadPerCore, limitsFor } from './settings.js';
+import { errorText } from '../outcome.js';
 
 export const DEFAULT_REDIS_PREFIX = 'ai-provision';
 
@@ -246,10 +247,6 @@ export async function requestRunnerDrain(
   if (runnerId === '') throw new Error('requestRunnerDrain needs a runner id');
   await redis.set(drainKey(prefix, runnerId), '1', 'PX', DRAIN_FLAG_TTL_MS);
   await redis.publish(drainChannel(prefix), runnerId);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Redis reads of the registry: fresh entries, and ids of long-dead runners to forget. */

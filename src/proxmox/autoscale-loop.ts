@@ -29,6 +29,7 @@ import {
   type RunnerRegistry,
   type TaskState,
 } from './types.js';
+import { errorText } from '../outcome.js';
 
 export interface AutoscaleLoopOptions {
   manager: RunnerManager;
@@ -97,10 +98,6 @@ interface Tracked {
   teardownAnnounced?: boolean;
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function refOf(guest: GuestRef): GuestRef {
   return { node: guest.node, kind: guest.kind, vmid: guest.vmid };
 }
@@ -125,7 +122,7 @@ export function createAutoscaleLoop(options: AutoscaleLoopOptions): AutoscaleLoo
     try {
       options.onEvent?.(event);
     } catch (error) {
-      log?.warn({ err: message(error), event: event.type }, 'autoscaler event handler threw');
+      log?.warn({ err: errorText(error), event: event.type }, 'autoscaler event handler threw');
     }
   }
 
@@ -153,7 +150,7 @@ export function createAutoscaleLoop(options: AutoscaleLoopOptions): AutoscaleLoo
         node: runner?.ref.node,
         step: what,
         code: error instanceof ProxmoxError ? error.code : undefined,
-        err: message(error),
+        err: errorText(error),
       },
       'autoscaler step failed',
     );
@@ -322,7 +319,7 @@ export function createAutoscaleLoop(options: AutoscaleLoopOptions): AutoscaleLoo
           runner.op = { step: 'start', task: await manager.start(runner.ref) };
         } catch (error) {
           stepFailed(runner, 'configure and start', error);
-          provisionFailed(runner, message(error), now);
+          provisionFailed(runner, errorText(error), now);
         }
         return;
       case 'start':
@@ -426,8 +423,8 @@ export function createAutoscaleLoop(options: AutoscaleLoopOptions): AutoscaleLoo
       } catch (error) {
         stepFailed(undefined, `provision on ${node}`, error);
         owedRetries++;
-        avoid(node, message(error));
-        emit({ type: 'provision-failed', runnerId: '', node, error: message(error) });
+        avoid(node, errorText(error));
+        emit({ type: 'provision-failed', runnerId: '', node, error: errorText(error) });
         continue;
       }
       state.set(start.runnerId, {
@@ -523,8 +520,8 @@ export function createAutoscaleLoop(options: AutoscaleLoopOptions): AutoscaleLoo
     try {
       await poll();
     } catch (error) {
-      log?.warn({ err: message(error) }, 'autoscaler tick failed');
-      emit({ type: 'tick-failed', error: message(error) });
+      log?.warn({ err: errorText(error) }, 'autoscaler tick failed');
+      emit({ type: 'tick-failed', error: errorText(error) });
     }
   }
 
@@ -569,7 +566,7 @@ export function createAutoscaleLoop(options: AutoscaleLoopOptions): AutoscaleLoo
       try {
         await lease.release();
       } catch (error) {
-        log?.warn({ err: message(error) }, 'autoscaler could not release the lease');
+        log?.warn({ err: errorText(error) }, 'autoscaler could not release the lease');
       }
     },
 

@@ -37,6 +37,7 @@ import {
   type RunnerSettings,
   type RunnerTemplateRef,
 } from './types.js';
+import { errorText } from '../outcome.js';
 
 export interface RunnerManagerOptions {
   client: ProxmoxClient;
@@ -204,10 +205,6 @@ function guestLabel(ref: GuestRef): string {
 
 function refOf(guest: GuestRef): GuestRef {
   return { node: guest.node, kind: guest.kind, vmid: guest.vmid };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function hasCode(error: unknown, ...codes: ProxmoxError['code'][]): boolean {

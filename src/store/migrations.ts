@@ -8,6 +8,7 @@
  * each insert.
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { errorText } from '../outcome.js';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
@@ -172,7 +173,7 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: SqlDialect): 
     lastError = error;
     const failed = results?.find((result) => result.status === 'Error')?.migrationName;
     if (attempt === MIGRATE_ATTEMPTS) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       throw new Error(
         `store migration ${failed ?? '(before any migration)'} failed on ${dialect}: ${message}`,
         { cause: lastError },
