@@ -38,9 +38,6 @@ export interface RunnersDeps {
   env?: NodeJS.ProcessEnv;
   out?: (s: string) => void;
   err?: (s: string) => void;
-  /** Builds the adapters from the environment; connectRunners by default. */
-  connect?: (env: NodeJS.ProcessEnv) => Promise<ConnectResult>;
-  now?: () => number;
   /** Sets the exit code; process.exitCode by default. */
   exit?: (code: number) => void;
 }
@@ -280,8 +277,6 @@ export function registerRunnersCommand(program: Command, deps: RunnersDeps = {})
   const env = (): NodeJS.ProcessEnv => deps.env ?? process.env;
   const out = deps.out ?? ((s: string) => void process.stdout.write(s));
   const err = deps.err ?? ((s: string) => void process.stderr.write(s));
-  const now = deps.now ?? Date.now;
-  const connect = deps.connect ?? connectRunners;
   const exit =
     deps.exit ??
     ((code: number) => {
@@ -292,7 +287,7 @@ export function registerRunnersCommand(program: Command, deps: RunnersDeps = {})
   async function withConnection(
     work: (connection: RunnersConnection) => Promise<number>,
   ): Promise<void> {
-    const result = await connect(env());
+    const result = await connectRunners(env());
     if (result.kind === 'invalid') {
       err(unusableSettings('Proxmox', result.problems, 'Connect a Proxmox cluster'));
       exit(2);
@@ -308,12 +303,13 @@ export function registerRunnersCommand(program: Command, deps: RunnersDeps = {})
     }
   }
 
-  function needRegistry(connection: RunnersConnection, what: string): RunnerRegistry | undefined {
-    if (connection.registry !== undefined) return connection.registry;
+  /** True (and says so) when the command needs the queue's registry and there is no REDIS_URL. */
+  function lacksRegistry(connection: RunnersConnection, what: string): boolean {
+    if (connection.registry !== undefined) return false;
     err(
       `error: REDIS_URL: missing; ${what} needs the queue's Redis (runners register and drain through it), such as REDIS_URL=redis://10.0.0.2:6379\n`,
     );
-    return undefined;
+    return true;
   }
 
   const runners = program
@@ -344,7 +340,7 @@ export function registerRunnersCommand(program: Command, deps: RunnersDeps = {})
     .option('--node <node>', 'put them on this node (default: the node with the most free memory)')
     .action(async (options: { count: number; node?: string }) => {
       await withConnection(async (connection) => {
-        if (needRegistry(connection, 'adding a runner') === undefined) return 2;
+        if (lacksRegistry(connection, 'adding a runner')) return 2;
         const { manager, settings } = connection;
         const have = (await manager.list()).length;
         const max = settings.autoscaler.max;
@@ -355,14 +351,14 @@ export function registerRunnersCommand(program: Command, deps: RunnersDeps = {})
           return 2;
         }
         for (let i = 0; i < options.count; i++) {
-          const startedAt = now();
+          const startedAt = Date.now();
           try {
             const guest = await manager.provision({
               bootTimeoutMs: settings.autoscaler.bootTimeoutMs,
               ...(options.node === undefined ? {} : { node: options.node }),
             });
             out(
-              `${guest.runnerId}  vmid ${guest.vmid} on ${guest.node}: registered in ${Math.round((now() - startedAt) / 1000)} s\n`,
+              `${guest.runnerId}  vmid ${guest.vmid} on ${guest.node}: registered in ${Math.round((Date.now() - startedAt) / 1000)} s\n`,
             );
           } catch (error) {
             err(proxmoxErrorLine(error));
@@ -402,7 +398,7 @@ export function registerRunnersCommand(program: Command, deps: RunnersDeps = {})
         vmids.push(parsed.vmid);
       }
       await withConnection(async (connection) => {
-        if (needRegistry(connection, 'removing a runner') === undefined) return 2;
+        if (lacksRegistry(connection, 'removing a runner')) return 2;
         const { manager, settings } = connection;
         const guests = await manager.list();
         // Every name is checked before anything is drained: a typo removes nothing.
